@@ -1,0 +1,102 @@
+/**
+ * The single catalogue of Foryou's errors. Every error the platform raises on purpose is a `ForyouError`
+ * with one of these codes; `docs/errors.md` documents each one and a test holds the two together.
+ * `status` is for the HTTP layer (the only place that maps codes to responses) and `exitCode` for the CLI.
+ */
+export const ERROR_CATALOGUE = {
+  FY_CONFIG_INVALID: {
+    status: 500,
+    exitCode: 78,
+    summary: 'A configuration value is invalid, so Foryou refuses to start.',
+    hint: 'Fix the named key in the config file or the named FORYOU_* environment variable (see docs/config.md).',
+  },
+  FY_CONFIG_FILE_UNREADABLE: {
+    status: 500,
+    exitCode: 78,
+    summary: 'The config file could not be read or is not valid JSON.',
+    hint: 'Check the path given by --config or FORYOU_CONFIG, and that the file is a JSON object.',
+  },
+  FY_INVALID_ARGUMENT: {
+    status: 400,
+    exitCode: 64,
+    summary: 'A command-line option or API parameter has a value outside what it accepts.',
+    hint: 'Run the command with --help to see the accepted values.',
+  },
+  FY_VALIDATION_FAILED: {
+    status: 400,
+    exitCode: 65,
+    summary: 'A record (user, creator, item or event) does not match its schema.',
+    hint: 'The message names the field and the rule it broke; see docs/data-model.md for every field.',
+  },
+  FY_DATASET_NOT_FOUND: {
+    status: 404,
+    exitCode: 66,
+    summary: 'A dataset folder or one of its expected files does not exist.',
+    hint: 'Pass --path pointing at the unpacked dataset folder (for example ../shared/datasets/ml-latest-small).',
+  },
+  FY_DATASET_MALFORMED: {
+    status: 422,
+    exitCode: 65,
+    summary: 'A dataset file does not have the layout its loader expects.',
+    hint: 'The message gives the file, the line and what was expected there; check the layout option.',
+  },
+  FY_OUTPUT_EXISTS: {
+    status: 409,
+    exitCode: 73,
+    summary: 'The output folder already holds data and would be overwritten.',
+    hint: 'Choose an empty folder, or pass --force to replace its contents.',
+  },
+  FY_IO_FAILED: {
+    status: 500,
+    exitCode: 74,
+    summary: 'A file or storage operation failed.',
+    hint: 'The cause names the path and the system error; check permissions and free disk space.',
+  },
+  FY_INTERNAL: {
+    status: 500,
+    exitCode: 70,
+    summary: 'An invariant inside Foryou was broken; this is a bug.',
+    hint: 'Please report it with the command you ran and the message.',
+  },
+} as const satisfies Record<string, { status: number; exitCode: number; summary: string; hint: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ForyouErrorOptions {
+  cause?: unknown;
+  /** Structured facts about the failure (the field, the line, the offending value), for logs and APIs. */
+  details?: Record<string, unknown>;
+}
+
+export class ForyouError extends Error {
+  override readonly name = 'ForyouError';
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: ForyouErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  /** What the user can do about it, from the catalogue. */
+  get hint(): string {
+    return ERROR_CATALOGUE[this.code].hint;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  get exitCode(): number {
+    return ERROR_CATALOGUE[this.code].exitCode;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, hint: this.hint, details: this.details };
+  }
+}
+
+export function isForyouError(value: unknown, code?: ErrorCode): value is ForyouError {
+  return value instanceof ForyouError && (code === undefined || value.code === code);
+}
