@@ -94,7 +94,7 @@ describe('loadConfig', () => {
 
   it('documents exactly the environment variables it reads in docs/config.md', () => {
     const doc = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8');
-    const documented = [...doc.matchAll(/^\| `(FORYOU_[A-Z_]+)` \| `([a-zA-Z.]+)` \|$/gm)].map((m) => [
+    const documented = [...doc.matchAll(/^\|\s*`(FORYOU_[A-Z_]+)`\s*\|\s*`([a-zA-Z.]+)`\s*\|$/gm)].map((m) => [
       m[1],
       m[2],
     ]);

@@ -7,7 +7,7 @@ const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8
 function documentedRows(): Map<string, { status: number; exit: number }> {
   const rows = new Map<string, { status: number; exit: number }>();
   for (const line of doc.split('\n')) {
-    const m = /^\| `(FY_[A-Z_]+)` \| (\d+) \| (\d+) \|/.exec(line);
+    const m = /^\|\s*`(FY_[A-Z_]+)`\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|/.exec(line);
     if (m) rows.set(m[1] as string, { status: Number(m[2]), exit: Number(m[3]) });
   }
   return rows;
