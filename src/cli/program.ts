@@ -20,9 +20,11 @@ export function buildProgram(): Command {
 /** Parsers for commander options that fail with a message naming the rule. */
 export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
-    if (!/^\d[\d_]*$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+    if (!/^\d[\d_]*$/.test(value.trim()))
+      throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
     const n = Number(value.replaceAll('_', ''));
-    if (n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${n}`);
+    if (n < min || n > max)
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${n}`);
     return n;
   };
 }

@@ -94,10 +94,9 @@ describe('loadConfig', () => {
 
   it('documents exactly the environment variables it reads in docs/config.md', () => {
     const doc = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8');
-    const documented = [...doc.matchAll(/^\|\s*`(FORYOU_[A-Z_]+)`\s*\|\s*`([a-zA-Z.]+)`\s*\|$/gm)].map((m) => [
-      m[1],
-      m[2],
-    ]);
+    const documented = [...doc.matchAll(/^\|\s*`(FORYOU_[A-Z_]+)`\s*\|\s*`([a-zA-Z.]+)`\s*\|$/gm)].map(
+      (m) => [m[1], m[2]],
+    );
     expect(Object.fromEntries(documented)).toEqual(
       Object.fromEntries(Object.entries(CONFIG_ENV_VARS).map(([name, spec]) => [name, spec.key])),
     );
