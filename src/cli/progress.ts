@@ -13,6 +13,8 @@ export interface ProgressOptions {
   unit?: string;
   /** Extra payload fields shown after the bar, as `{name}` tokens. */
   extra?: string;
+  /** Initial values of the payload tokens. */
+  payload?: Record<string, string | number>;
   /** Write nothing (tests, --quiet). */
   quiet?: boolean;
 }
@@ -31,7 +33,7 @@ export function startProgress(options: ProgressOptions): Progress {
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(options.total, 0, {});
+  bar.start(options.total, 0, options.payload ?? {});
   return {
     update: (value, payload) => bar.update(value, payload ?? {}),
     stop: () => bar.stop(),

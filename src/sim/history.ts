@@ -1,0 +1,137 @@
+import { MS_PER_DAY, MS_PER_HOUR } from '../core/clock.js';
+import { asRequestId, type RequestId } from '../core/ids.js';
+import { AliasTable, Rng } from '../core/rng.js';
+import type { Event } from '../core/schema/index.js';
+import { BehaviourModel, type UserSession, type ViewOutcome } from './behaviour.js';
+import { IncumbentFeedPolicy } from './feed-policy.js';
+import type { World } from './world.js';
+
+/** Relative share of sessions starting in each hour of the day: a lunch bump and an evening peak. */
+const DIURNAL = [3, 2, 1.5, 1, 1, 1.5, 3, 5, 6, 6, 6, 7, 9, 8, 7, 7, 8, 9, 11, 13, 14, 13, 10, 6];
+const WEEKEND_FACTOR = 1.15;
+/** Share of sessions that open with a search instead of the feed. */
+const SEARCH_SHARE = 0.05;
+
+/** Facts about a finished session, for summaries and A/B metrics. */
+export interface SessionRecord {
+  user: number;
+  startMs: number;
+  items: number;
+  watchMs: number;
+}
+
+export interface HistoryObserver {
+  onView?(u: number, outcome: ViewOutcome): void;
+  onSession?(session: SessionRecord): void;
+}
+
+/** Mints request ids for feed pages. */
+export class RequestIdMint {
+  private next = 0;
+  constructor(private readonly prefix: string) {}
+  mint(): RequestId {
+    return asRequestId(`${this.prefix}${(this.next++).toString(36)}`);
+  }
+}
+
+/**
+ * The platform's past, hour by hour: users open the app at heavy-tailed rates with a daily rhythm, the
+ * incumbent feed serves pages, the behaviour model answers. Each yielded batch holds the events of one hour
+ * in time order (events of sessions that run past the hour are carried into the next batch), so a
+ * history of any length streams in bounded memory.
+ */
+export function* simulateHistory(
+  world: World,
+  observer: HistoryObserver = {},
+): Generator<{ hour: number; hours: number; events: Event[] }> {
+  const root = new Rng(world.params.seed);
+  const model = new BehaviourModel(world, root.fork('behaviour'));
+  const policy = new IncumbentFeedPolicy(world, model, root.fork('policy'));
+  const rng = root.fork('sessions');
+  const requests = new RequestIdMint(`s${world.params.seed}-r`);
+  const hourTable = new AliasTable(DIURNAL);
+  const hours = Math.ceil((world.endMs - world.startMs) / MS_PER_HOUR);
+  const pageSize = world.params.pageSize;
+  let carry: Event[] = [];
+  let sessionsByHour: { user: number; startMs: number }[][] = [];
+  const page: number[] = [];
+
+  for (let hour = 0; hour < hours; hour++) {
+    const hourStart = world.startMs + hour * MS_PER_HOUR;
+    if ((hourStart - world.startMs) % MS_PER_DAY === 0)
+      sessionsByHour = planDay(world, rng, hourTable, hourStart);
+    policy.refresh(hourStart);
+    const planned = sessionsByHour[hour % 24] ?? [];
+    planned.sort((a, b) => a.startMs - b.startMs || a.user - b.user);
+    const events: Event[] = carry;
+    for (const { user, startMs } of planned) {
+      if (startMs >= world.endMs) continue;
+      const session = model.startSession(user, startMs);
+      if (rng.chance(SEARCH_SHARE)) {
+        const requestId = requests.mint();
+        const topic = session.search(events, requestId);
+        viewPage(
+          session,
+          policy.searchResults(session, topic, pageSize, page),
+          requestId,
+          events,
+          policy,
+          observer,
+        );
+      }
+      while (session.active) {
+        policy.page(session, pageSize, page);
+        if (page.length === 0) break;
+        viewPage(session, page, requests.mint(), events, policy, observer);
+      }
+      observer.onSession?.({ user, startMs, items: session.depth, watchMs: session.watchMs });
+    }
+    events.sort((a, b) => a.ts - b.ts);
+    const hourEnd = hourStart + MS_PER_HOUR;
+    const last = hour === hours - 1;
+    let cut = events.length;
+    if (!last) while (cut > 0 && events[cut - 1]!.ts >= hourEnd) cut--;
+    carry = events.slice(cut);
+    events.length = cut;
+    yield { hour, hours, events };
+  }
+}
+
+function viewPage(
+  session: UserSession,
+  items: readonly number[],
+  requestId: RequestId,
+  events: Event[],
+  policy: IncumbentFeedPolicy,
+  observer: HistoryObserver,
+): void {
+  for (let position = 0; position < items.length && session.active; position++) {
+    const outcome = session.view(items[position]!, requestId, position, events);
+    policy.observe(session.user, outcome);
+    observer.onView?.(session.user, outcome);
+  }
+}
+
+/** Draws every user's sessions for the day starting at `dayStart`, bucketed by hour. */
+function planDay(
+  world: World,
+  rng: Rng,
+  hourTable: AliasTable,
+  dayStart: number,
+): { user: number; startMs: number }[][] {
+  const buckets: { user: number; startMs: number }[][] = Array.from({ length: 24 }, () => []);
+  const weekday = new Date(dayStart).getUTCDay();
+  const factor = weekday === 0 || weekday === 6 ? WEEKEND_FACTOR : 1;
+  const dayEnd = dayStart + MS_PER_DAY;
+  for (let u = 0; u < world.userCount; u++) {
+    const signup = world.userSignupMs[u]!;
+    if (signup >= dayEnd) continue;
+    const count = rng.poisson(world.userActivity[u]! * factor);
+    for (let s = 0; s < count; s++) {
+      const h = hourTable.sample(rng);
+      const startMs = Math.floor(dayStart + h * MS_PER_HOUR + rng.float() * MS_PER_HOUR);
+      if (startMs >= signup) buckets[h]!.push({ user: u, startMs });
+    }
+  }
+  return buckets;
+}
