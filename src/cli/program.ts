@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ForyouError } from '../core/errors.js';
+import type { WorldFormat } from '../io/world-folder.js';
 import { registerImportCommands } from './commands/import.js';
 import { registerSimCommands } from './commands/sim.js';
 
@@ -38,6 +39,24 @@ export function floatOption(min: number, max: number) {
   };
 }
 
+const FORMATS: readonly WorldFormat[] = ['jsonl', 'parquet'];
+
+/** Parses `--format jsonl,parquet`: a comma-separated, non-empty subset of the output formats. */
+export function formatsOption(value: string): WorldFormat[] {
+  const parts = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  const bad = parts.filter((p) => !(FORMATS as readonly string[]).includes(p));
+  if (parts.length === 0 || bad.length > 0)
+    throw new ForyouError(
+      'FY_INVALID_ARGUMENT',
+      `--format expects a comma-separated list of ${FORMATS.join(', ')}, got "${value}"`,
+      { details: { option: '--format', value } },
+    );
+  return [...new Set(parts)] as WorldFormat[];
+}
+
 export function dateOption(value: string): number {
   const ms = Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value);
   if (Number.isNaN(ms)) throw new InvalidArgumentError(`expected a date like 2026-01-01, got "${value}"`);
@@ -46,8 +65,11 @@ export function dateOption(value: string): number {
 
 /** Runs the CLI and returns the process exit code; errors are printed, never thrown. */
 export async function runCli(argv: string[], program: Command = buildProgram()): Promise<number> {
-  program.exitOverride();
-  for (const command of program.commands) command.exitOverride();
+  const override = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) override(sub);
+  };
+  override(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

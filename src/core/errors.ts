@@ -32,7 +32,7 @@ export const ERROR_CATALOGUE = {
     status: 404,
     exitCode: 66,
     summary: 'A dataset folder or one of its expected files does not exist.',
-    hint: 'Pass --path pointing at the unpacked dataset folder (for example ../shared/datasets/ml-latest-small).',
+    hint: 'Pass --path pointing at the unpacked dataset folder or file; the message names what was missing.',
   },
   FY_DATASET_MALFORMED: {
     status: 422,

@@ -109,10 +109,10 @@ export class BehaviourModel {
   }
 
   /** Log-odds that item `i` holds user `u` at the given depth of a session, before noise. */
-  engagementLogit(u: number, i: number, depth: number): number {
+  engagementLogit(u: number, i: number, depth: number, match = this.match(u, i)): number {
     const w = this.world;
     const c = BEHAVIOUR.engage;
-    let z = c.bias + c.match * this.match(u, i) + c.quality * (w.itemQuality[i]! - 0.5);
+    let z = c.bias + c.match * match + c.quality * (w.itemQuality[i]! - 0.5);
     if (this.isFollowing(u, w.itemCreator[i]!)) z += c.following;
     if (!this.understands(u, w.itemLanguage[i]!)) z += c.foreignLanguage;
     return z - c.fatiguePerItem * Math.min(depth, 100);
@@ -220,10 +220,10 @@ export class UserSession {
     const duration = world.itemDurationMs[i]!;
     let fraction: number;
     if (engaged) {
-      fraction = 0.5 + 0.5 * rng.beta(3, 1.2);
+      fraction = 0.5 + 0.5 * rng.kumaraswamy(3, 1.5);
       if (duration > 30_000) fraction *= 1 - 0.35 * Math.min(1, (duration - 30_000) / 120_000);
       if (rng.chance(0.25 * pEngage)) fraction += 1;
-    } else fraction = rng.beta(1.3, 9);
+    } else fraction = rng.kumaraswamy(1.2, 7);
     const watchMs = Math.max(300, Math.round(fraction * duration));
 
     const user_id = userIdOf(u);
@@ -263,16 +263,6 @@ export class UserSession {
       notInterested: false,
     };
     let tick = end;
-    const emit = (type: 'like' | 'share' | 'comment' | 'not_interested') => {
-      out.push({
-        event_id: this.model.ids.mint(),
-        type,
-        user_id,
-        ts: ++tick,
-        item_id,
-        request_id: requestId,
-      });
-    };
     if (engaged) {
       const q = quality - 0.5;
       outcome.liked = rng.chance(
@@ -280,16 +270,40 @@ export class UserSession {
           c.like.bias + c.like.match * match + c.like.quality * q + c.like.watch * Math.min(fraction, 2),
         ),
       );
-      if (outcome.liked) emit('like');
+      if (outcome.liked)
+        out.push({
+          event_id: this.model.ids.mint(),
+          type: 'like',
+          user_id,
+          ts: ++tick,
+          item_id,
+          request_id: requestId,
+        });
       const liked = outcome.liked ? 1 : 0;
       outcome.shared = rng.chance(
         sigmoid(c.share.bias + c.share.match * match + c.share.quality * q + c.share.liked * liked),
       );
-      if (outcome.shared) emit('share');
+      if (outcome.shared)
+        out.push({
+          event_id: this.model.ids.mint(),
+          type: 'share',
+          user_id,
+          ts: ++tick,
+          item_id,
+          request_id: requestId,
+        });
       outcome.commented = rng.chance(
         sigmoid(c.comment.bias + c.comment.match * match + c.comment.liked * liked),
       );
-      if (outcome.commented) emit('comment');
+      if (outcome.commented)
+        out.push({
+          event_id: this.model.ids.mint(),
+          type: 'comment',
+          user_id,
+          ts: ++tick,
+          item_id,
+          request_id: requestId,
+        });
       if (!blocked && !this.model.isFollowing(u, creator)) {
         outcome.followed = rng.chance(
           sigmoid(c.follow.bias + c.follow.match * match + c.follow.quality * q + c.follow.liked * liked),
@@ -317,7 +331,15 @@ export class UserSession {
       });
       outcome.notInterested =
         !blocked && rng.chance(c.notInterested * (1 - match) ** 2 * (quality < 0.4 ? 1.5 : 1));
-      if (outcome.notInterested) emit('not_interested');
+      if (outcome.notInterested)
+        out.push({
+          event_id: this.model.ids.mint(),
+          type: 'not_interested',
+          user_id,
+          ts: ++tick,
+          item_id,
+          request_id: requestId,
+        });
     }
     this.model.remember(u, i, outcome);
 

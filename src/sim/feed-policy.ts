@@ -64,6 +64,8 @@ export class IncumbentFeedPolicy {
   private trending: Int32Array[] = [];
   private topicTrending: Int32Array[] = [];
   private readonly recent = new Map<number, { ring: Int32Array; next: number }>();
+  /** Topic weights of the user whose page is being built. */
+  private readonly topicGuess = new Float64Array(TOPIC_COUNT);
   private refreshedAtMs: number;
 
   constructor(
@@ -130,6 +132,7 @@ export class IncumbentFeedPolicy {
   page(session: UserSession, size: number, out: number[]): number[] {
     out.length = 0;
     const u = session.user;
+    this.updateTopicGuess(u);
     for (let attempts = 0; out.length < size && attempts < size * 8; attempts++) {
       const i = this.candidate(u, session.nowMs);
       if (i >= 0 && this.acceptable(session, i, out)) out.push(i);
@@ -165,7 +168,7 @@ export class IncumbentFeedPolicy {
     if (r < edge) return this.fromRanked(this.trending[lang]!) ?? this.randomIn(this.byLanguage, lang, nowMs);
     edge += FEED_MIX.topic;
     if (r < edge) {
-      const key = lang * TOPIC_COUNT + this.guessTopic(u);
+      const key = lang * TOPIC_COUNT + this.rng.weightedIndex(this.topicGuess);
       if (this.rng.chance(0.6)) {
         const ranked = this.fromRanked(this.topicTrending[key]!);
         if (ranked !== undefined) return ranked;
@@ -189,14 +192,13 @@ export class IncumbentFeedPolicy {
   }
 
   /** The incumbent's guess of what the user likes: topics they engaged with, then what they declared. */
-  private guessTopic(u: number): number {
-    const weights = new Float64Array(TOPIC_COUNT).fill(0.3);
-    for (let k = 0; k < TOPIC_COUNT; k++) weights[k]! += this.observed[u * TOPIC_COUNT + k]!;
+  private updateTopicGuess(u: number): void {
+    const weights = this.topicGuess;
+    for (let k = 0; k < TOPIC_COUNT; k++) weights[k] = 0.3 + this.observed[u * TOPIC_COUNT + k]!;
     for (let s = 0; s < 3; s++) {
       const t = this.world.userDeclared[u * 3 + s]!;
       if (t !== NO_TOPIC) weights[t]! += 2;
     }
-    return this.rng.weightedIndex(weights);
   }
 
   /** Rank-biased pick: the head of a ranked list is shown far more often than its tail. */

@@ -1,10 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ForyouError } from '../../core/errors.js';
 import type { WorldFormat } from '../../io/world-folder.js';
 import { formatSummary, type GeneratePhase, generateWorld } from '../../sim/index.js';
-import { dateOption, floatOption, intOption } from '../program.js';
+import { dateOption, floatOption, formatsOption, intOption } from '../program.js';
 import { type Progress, startProgress } from '../progress.js';
 
 const PHASE_LABEL: Record<GeneratePhase, string> = {
@@ -13,17 +12,6 @@ const PHASE_LABEL: Record<GeneratePhase, string> = {
   history: 'simulating     ',
   parquet: 'writing parquet',
 };
-
-export function parseFormats(value: string): WorldFormat[] {
-  const formats = value.split(',').map((f) => f.trim());
-  for (const f of formats)
-    if (f !== 'jsonl' && f !== 'parquet')
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `--format takes jsonl, parquet or both (comma-separated), got "${f}"`,
-      );
-  return [...new Set(formats)] as WorldFormat[];
-}
 
 export function registerSimCommands(program: Command): void {
   const sim = program.command('sim').description('the synthetic short-video world: generate data, replay it');
@@ -43,11 +31,11 @@ export function registerSimCommands(program: Command): void {
       intOption(0, 2 ** 31),
       42,
     )
-    .option('--format <list>', 'jsonl, parquet or both', 'jsonl,parquet')
+    .option('--format <list>', 'jsonl, parquet or both', formatsOption, ['jsonl', 'parquet'] as WorldFormat[])
     .option('--force', 'replace the contents of a non-empty output folder', false)
     .option('--quiet', 'no progress bar', false)
     .action(async (opts) => {
-      const formats = parseFormats(opts.format);
+      const formats: WorldFormat[] = opts.format;
       let bar: Progress | null = null;
       let phase: GeneratePhase | null = null;
       const started = performance.now();

@@ -1,0 +1,11 @@
+export * from './dataset-errors.js';
+export * from './interaction.js';
+export * from './lastfm-files.js';
+export * from './lastfm-import.js';
+export * from './movie-titles.js';
+export * from './movielens-import.js';
+export * from './movielens-layout.js';
+export * from './movielens-movies.js';
+export * from './movielens-ratings.js';
+export * from './text-lines.js';
+export type { ImportOptions } from './world-import.js';
