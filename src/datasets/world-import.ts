@@ -55,6 +55,20 @@ export async function writeWorld(
     ...(options.formats ? { formats: options.formats } : {}),
     force: options.force ?? false,
   });
+  try {
+    return await writeRecords(plan, writer, catalogue, options);
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+async function writeRecords(
+  plan: WorldImport,
+  writer: WorldFolderWriter,
+  catalogue: Map<ItemId, Item>,
+  options: ImportOptions,
+): Promise<WorldManifest> {
   const firstTs = new Map<UserId, number>();
   const missing = new Set<ItemId>();
   const every = options.progressEvery ?? 100_000;

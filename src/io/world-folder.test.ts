@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -98,6 +98,18 @@ describe('world folder', () => {
     await expect(WorldFolderWriter.create(world)).rejects.toThrow(`${world} is not empty`);
     const forced = await WorldFolderWriter.create(world, { force: true });
     expect((await forced.finish('test', {})).counts.events).toBe(0);
+  });
+
+  it('leaves the existing folder untouched when a forced rewrite is aborted, and leaves no staging behind', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'foryou-world-'));
+    const world = join(parent, 'w');
+    await writeSample(world, ['jsonl']);
+    const before = await (await WorldFolder.open(world)).sizes();
+    const writer = await WorldFolderWriter.create(world, { force: true });
+    writer.write('users', { user_id: asUserId('u9'), signup_ts: 0, interests: [] });
+    await writer.abort();
+    expect(await (await WorldFolder.open(world)).sizes()).toEqual(before);
+    expect(readdirSync(parent)).toEqual(['w']);
   });
 
   it('can write Parquet only, leaving no JSON lines behind', async () => {

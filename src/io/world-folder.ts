@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ForyouError } from '../core/errors.js';
 import type { Creator, Event, Item, User } from '../core/schema/index.js';
 import { type ColumnTypes, jsonLinesToParquet } from './duckdb.js';
@@ -86,12 +86,18 @@ interface RecordOf {
   events: Event;
 }
 
+/**
+ * Writes a world folder. Everything goes to a staging folder beside `dir` first and replaces `dir` only when
+ * `finish` succeeds, so a run that fails (or is interrupted) never leaves a half-written world behind and
+ * never destroys the one that was there (even with `force`). Call `abort` when giving up.
+ */
 export class WorldFolderWriter {
   private minTs = Number.POSITIVE_INFINITY;
   private maxTs = Number.NEGATIVE_INFINITY;
 
   private constructor(
     readonly dir: string,
+    private readonly staging: string,
     readonly formats: WorldFormat[],
     private readonly writers: Record<WorldTable, JsonLinesWriter>,
   ) {}
@@ -100,28 +106,39 @@ export class WorldFolderWriter {
     const formats = options.formats ?? ['jsonl', 'parquet'];
     if (formats.length === 0)
       throw new ForyouError('FY_INVALID_ARGUMENT', 'choose at least one output format (jsonl, parquet)');
-    if (existsSync(dir) && (await readdir(dir)).length > 0) {
-      if (!options.force)
-        throw new ForyouError(
-          'FY_OUTPUT_EXISTS',
-          `${dir} is not empty; choose an empty folder or pass --force`,
-          {
-            details: { dir },
-          },
-        );
-      await rm(dir, { recursive: true, force: true });
+    if (existsSync(dir) && (await readdir(dir)).length > 0 && !options.force)
+      throw new ForyouError(
+        'FY_OUTPUT_EXISTS',
+        `${dir} is not empty; choose an empty folder or pass --force`,
+        {
+          details: { dir },
+        },
+      );
+    const staging = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}-${Date.now().toString(36)}`);
+    try {
+      await mkdir(staging, { recursive: true });
+    } catch (cause) {
+      throw new ForyouError('FY_IO_FAILED', `cannot create ${staging}: ${(cause as Error).message}`, {
+        cause,
+      });
     }
-    await mkdir(dir, { recursive: true });
     const entries = await Promise.all(
       WORLD_TABLES.map(
-        async (table) => [table, await JsonLinesWriter.create(join(dir, `${table}.jsonl`))] as const,
+        async (table) => [table, await JsonLinesWriter.create(join(staging, `${table}.jsonl`))] as const,
       ),
     );
     return new WorldFolderWriter(
       dir,
+      staging,
       formats,
       Object.fromEntries(entries) as Record<WorldTable, JsonLinesWriter>,
     );
+  }
+
+  /** Discards everything written so far; the target folder is left as it was. */
+  async abort(): Promise<void> {
+    for (const table of WORLD_TABLES) await this.writers[table].close().catch(() => {});
+    await rm(this.staging, { recursive: true, force: true });
   }
 
   write<T extends WorldTable>(table: T, record: RecordOf[T]): void {
@@ -153,14 +170,14 @@ export class WorldFolderWriter {
       for (const table of WORLD_TABLES) {
         onTable?.(table);
         await jsonLinesToParquet(
-          join(this.dir, `${table}.jsonl`),
-          join(this.dir, `${table}.parquet`),
+          join(this.staging, `${table}.jsonl`),
+          join(this.staging, `${table}.parquet`),
           WORLD_COLUMNS[table],
         );
       }
     }
     if (!this.formats.includes('jsonl'))
-      for (const table of WORLD_TABLES) await rm(join(this.dir, `${table}.jsonl`));
+      for (const table of WORLD_TABLES) await rm(join(this.staging, `${table}.jsonl`));
     const manifest: WorldManifest = {
       version: 1,
       source,
@@ -173,7 +190,9 @@ export class WorldFolderWriter {
       formats: this.formats,
       timeRange: Number.isFinite(this.minTs) ? { startMs: this.minTs, endMs: this.maxTs } : null,
     };
-    await writeFile(join(this.dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFile(join(this.staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await rm(this.dir, { recursive: true, force: true });
+    await rename(this.staging, this.dir);
     return manifest;
   }
 }

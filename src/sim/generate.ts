@@ -42,7 +42,19 @@ export async function generateWorld(
     ...(options.force ? { force: options.force } : {}),
   });
   report({ phase: 'world', done: 1, total: 1, events: 0 });
+  try {
+    return await writeHistory(world, writer, report);
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
 
+async function writeHistory(
+  world: World,
+  writer: WorldFolderWriter,
+  report: (progress: GenerateProgress) => void,
+): Promise<GenerateResult> {
   const catalogue = world.userCount + world.creatorCount + world.itemCount;
   let written = 0;
   const tick = async () => {
