@@ -1,0 +1,141 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runCli } from './program.js';
+
+function capture() {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  return { out: () => out, err: () => err };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('foryou sim generate', () => {
+  it('writes a world, its summary, and prints the summary', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'foryou-cli-')), 'world');
+    const io = capture();
+    const code = await runCli([
+      'sim',
+      'generate',
+      '--out',
+      dir,
+      '--users',
+      '200',
+      '--items',
+      '300',
+      '--days',
+      '0.5',
+      '--seed',
+      '5',
+      '--quiet',
+    ]);
+    expect(code).toBe(0);
+    expect(io.out()).toContain('world: 200 users, 15 creators, 300 videos, 0.5 days');
+    expect(io.out()).toMatch(/engagement per play: like \d/);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.params).toMatchObject({ users: 200, items: 300, days: 0.5, seed: 5 });
+    expect(existsSync(join(dir, 'events.parquet'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).events).toBe(manifest.counts.events);
+  });
+
+  it('exits 73 without touching a non-empty folder unless --force', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'foryou-cli-')), 'world');
+    capture();
+    expect(
+      await runCli([
+        'sim',
+        'generate',
+        '--out',
+        dir,
+        '--users',
+        '20',
+        '--items',
+        '20',
+        '--days',
+        '0.1',
+        '--format',
+        'jsonl',
+        '--quiet',
+      ]),
+    ).toBe(0);
+    const before = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    const io = capture();
+    expect(
+      await runCli([
+        'sim',
+        'generate',
+        '--out',
+        dir,
+        '--users',
+        '30',
+        '--items',
+        '20',
+        '--days',
+        '0.1',
+        '--quiet',
+      ]),
+    ).toBe(73);
+    expect(io.err()).toContain('error FY_OUTPUT_EXISTS');
+    expect(readFileSync(join(dir, 'manifest.json'), 'utf8')).toBe(before);
+    expect(
+      await runCli([
+        'sim',
+        'generate',
+        '--out',
+        dir,
+        '--users',
+        '30',
+        '--items',
+        '20',
+        '--days',
+        '0.1',
+        '--quiet',
+        '--force',
+      ]),
+    ).toBe(0);
+  });
+
+  it.each([
+    [['--users', 'ten'], 'expected a whole number, got "ten"'],
+    [['--days', '0'], 'expected a number from 0.01 to 366, got "0"'],
+    [['--start', 'yesterday'], 'expected a date like 2026-01-01, got "yesterday"'],
+    [['--format', 'csv'], '--format expects a comma-separated list of jsonl, parquet, got "csv"'],
+  ])('exits 64 on a bad option %j and says why', async (args, message) => {
+    const io = capture();
+    const code = await runCli(['sim', 'generate', '--out', join(tmpdir(), 'never-written'), ...args]);
+    expect(code).toBe(64);
+    expect(io.err()).toContain(message);
+  });
+
+  it('prints help for every command and exits 0', async () => {
+    for (const path of [
+      [],
+      ['sim'],
+      ['sim', 'generate'],
+      ['import'],
+      ['import', 'movielens'],
+      ['import', 'lastfm'],
+    ]) {
+      const io = capture();
+      expect(await runCli([...path, '--help'])).toBe(0);
+      expect(io.out()).toContain('Usage: foryou');
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('exits 64 on an unknown command', async () => {
+    const io = capture();
+    expect(await runCli(['simulate'])).toBe(64);
+    expect(io.err()).toContain("unknown command 'simulate'");
+  });
+});
