@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { type Config, loadConfig } from '../core/config.js';
 import { ForyouError } from '../core/errors.js';
 import type { WorldFormat } from '../io/world-folder.js';
 import { registerImportCommands } from './commands/import.js';
@@ -7,12 +8,30 @@ import { registerSimCommands } from './commands/sim.js';
 /** Exit code for a usage mistake (sysexits EX_USAGE), also used by FY_INVALID_ARGUMENT. */
 export const EXIT_USAGE = 64;
 
-export function buildProgram(): Command {
+const configs = new WeakMap<Command, Config>();
+
+/** The configuration loaded (and checked) before the running command's action. */
+export function configOf(command: Command): Config {
+  let root = command;
+  while (root.parent) root = root.parent;
+  const config = configs.get(root);
+  if (!config)
+    throw new ForyouError('FY_INTERNAL', 'the configuration was not loaded before the command ran');
+  return config;
+}
+
+export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
   const program = new Command('foryou')
     .description('Foryou: a recommendation platform for short-video feeds')
     .version('0.1.0')
+    .option('--config <file>', 'JSON config file (default: $FORYOU_CONFIG); see docs/config.md')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: (text, write) => write(text) })
+    // Every command starts by loading the configuration, and refuses to run on a bad value.
+    .hook('preAction', (root) => {
+      const file: string | undefined = root.opts().config;
+      configs.set(root, loadConfig({ ...(file ? { file } : {}), env }));
+    });
   registerSimCommands(program);
   registerImportCommands(program);
   return program;

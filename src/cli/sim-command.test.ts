@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from './program.js';
+import { buildProgram, runCli } from './program.js';
 
 function capture() {
   let out = '';
@@ -131,6 +131,33 @@ describe('foryou sim generate', () => {
       expect(io.out()).toContain('Usage: foryou');
       vi.restoreAllMocks();
     }
+  });
+
+  it('takes the seed from the configuration and refuses a bad configuration with exit 78', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'foryou-cli-')), 'world');
+    capture();
+    const args = [
+      'sim',
+      'generate',
+      '--out',
+      dir,
+      '--users',
+      '20',
+      '--items',
+      '20',
+      '--days',
+      '0.1',
+      '--format',
+      'jsonl',
+      '--quiet',
+    ];
+    expect(await runCli(args, buildProgram({ FORYOU_SEED: '77' }))).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).params.seed).toBe(77);
+    const io = capture();
+    expect(await runCli([...args, '--force'], buildProgram({ FORYOU_SEED: 'seven' }))).toBe(78);
+    expect(io.err()).toContain(
+      'error FY_CONFIG_INVALID: refusing to start: FORYOU_SEED="seven" must be a whole number',
+    );
   });
 
   it('exits 64 on an unknown command', async () => {

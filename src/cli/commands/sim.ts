@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { WorldFormat } from '../../io/world-folder.js';
 import { formatSummary, type GeneratePhase, generateWorld } from '../../sim/index.js';
-import { dateOption, floatOption, formatsOption, intOption } from '../program.js';
+import { configOf, dateOption, floatOption, formatsOption, intOption } from '../program.js';
 import { type Progress, startProgress } from '../progress.js';
 
 const PHASE_LABEL: Record<GeneratePhase, string> = {
@@ -27,14 +27,13 @@ export function registerSimCommands(program: Command): void {
     .option('--sessions-per-day <x>', 'mean sessions per user per day', floatOption(0.01, 50), 0.6)
     .option(
       '--seed <n>',
-      'random seed; the same seed and sizes give the same files',
+      'random seed; the same seed and sizes give the same files (default: the config seed, 42)',
       intOption(0, 2 ** 31),
-      42,
     )
     .option('--format <list>', 'jsonl, parquet or both', formatsOption, ['jsonl', 'parquet'] as WorldFormat[])
     .option('--force', 'replace the contents of a non-empty output folder', false)
     .option('--quiet', 'no progress bar', false)
-    .action(async (opts) => {
+    .action(async (opts, command: Command) => {
       const formats: WorldFormat[] = opts.format;
       let bar: Progress | null = null;
       let phase: GeneratePhase | null = null;
@@ -42,7 +41,7 @@ export function registerSimCommands(program: Command): void {
       const { manifest, summary } = await generateWorld(
         opts.out,
         {
-          seed: opts.seed,
+          seed: opts.seed ?? configOf(command).seed,
           users: opts.users,
           items: opts.items,
           ...(opts.creators ? { creators: opts.creators } : {}),
