@@ -26,7 +26,7 @@ export interface GenerateResult {
 
 /**
  * Builds a world from `params` and writes it with its history to `outDir` (see io/world-folder): users,
- * creators, videos, then every event hour by hour, then Parquet. Memory stays bounded by the world's size,
+ * creators, videos, then every event step by step, then Parquet. Memory stays bounded by the world's size,
  * not the history's length.
  */
 export async function generateWorld(
@@ -78,13 +78,13 @@ async function writeHistory(
   report({ phase: 'catalogue', done: catalogue, total: catalogue, events: 0 });
 
   const summary = new SummaryCollector(world);
-  for (const { hour, hours, events } of simulateHistory(world, { onSession: (s) => summary.addSession(s) })) {
+  for (const { step, steps, events } of simulateHistory(world, { onSession: (s) => summary.addSession(s) })) {
     for (const event of events) {
       writer.write('events', event);
       summary.addEvent(event);
     }
     await writer.flushIfFull();
-    report({ phase: 'history', done: hour + 1, total: hours, events: writer.count('events') });
+    report({ phase: 'history', done: step + 1, total: steps, events: writer.count('events') });
   }
 
   let converted = 0;

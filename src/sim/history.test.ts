@@ -3,12 +3,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MS_PER_HOUR } from '../core/clock.js';
 import { type Event, EventSchema } from '../core/schema/index.js';
 import { safeParseRecord } from '../core/schema/validate.js';
 import { WorldFolder } from '../io/world-folder.js';
 import { generateWorld } from './generate.js';
-import { simulateHistory } from './history.js';
+import { STEP_MS, simulateHistory } from './history.js';
 import { World } from './world.js';
 
 function collect(world: World): { events: Event[]; batches: number } {
@@ -25,8 +24,8 @@ describe('simulateHistory', () => {
   const world = new World({ users: 1500, items: 2000, days: 2, seed: 3 });
   const { events, batches } = collect(world);
 
-  it('yields one batch per simulated hour, in global time order', () => {
-    expect(batches).toBe(48);
+  it('yields one batch per simulated step, in global time order', () => {
+    expect(batches).toBe((2 * 24 * 60) / 10);
     expect(events.length).toBeGreaterThan(10_000);
     for (let k = 1; k < events.length; k++) expect(events[k]!.ts).toBeGreaterThanOrEqual(events[k - 1]!.ts);
     expect(events[0]!.ts).toBeGreaterThanOrEqual(world.startMs);
@@ -89,12 +88,18 @@ describe('simulateHistory', () => {
     expect(other.slice(0, 50)).not.toEqual(events.slice(0, 50));
   });
 
-  it('carries sessions that run past an hour into the next batch instead of dropping them', () => {
+  it('carries sessions that run past a step into the next batch instead of dropping them', () => {
     const small = new World({ users: 300, items: 500, days: 0.5, seed: 9 });
-    for (const batch of simulateHistory(small)) {
-      const hourEnd = small.startMs + (batch.hour + 1) * MS_PER_HOUR;
-      if (batch.hour < batch.hours - 1) for (const e of batch.events) expect(e.ts).toBeLessThan(hourEnd);
+    let views = 0;
+    let impressions = 0;
+    for (const batch of simulateHistory(small, { onView: () => views++ })) {
+      const stepStart = small.startMs + batch.step * STEP_MS;
+      for (const e of batch.events) {
+        if (batch.step < batch.steps - 1) expect(e.ts).toBeLessThan(stepStart + STEP_MS);
+        if (e.type === 'impression') impressions++;
+      }
     }
+    expect(impressions).toBe(views);
   });
 });
 

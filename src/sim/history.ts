@@ -1,4 +1,4 @@
-import { MS_PER_DAY, MS_PER_HOUR } from '../core/clock.js';
+import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE } from '../core/clock.js';
 import { asRequestId, type RequestId } from '../core/ids.js';
 import { AliasTable, Rng } from '../core/rng.js';
 import type { Event } from '../core/schema/index.js';
@@ -11,6 +11,12 @@ const DIURNAL = [3, 2, 1.5, 1, 1, 1.5, 3, 5, 6, 6, 6, 7, 9, 8, 7, 7, 8, 9, 11, 1
 const WEEKEND_FACTOR = 1.15;
 /** Share of sessions that open with a search instead of the feed. */
 const SEARCH_SHARE = 0.05;
+/**
+ * History is simulated and yielded in steps of this length. Shorter steps hold fewer events in memory at
+ * once (a 1M-user world makes about 100,000 events per busy 10 minutes); the incumbent still refreshes hourly.
+ */
+export const STEP_MS = 10 * MS_PER_MINUTE;
+const STEPS_PER_DAY = MS_PER_DAY / STEP_MS;
 
 /** Facts about a finished session, for summaries and A/B metrics. */
 export interface SessionRecord {
@@ -35,33 +41,32 @@ export class RequestIdMint {
 }
 
 /**
- * The platform's past, hour by hour: users open the app at heavy-tailed rates with a daily rhythm, the
- * incumbent feed serves pages, the behaviour model answers. Each yielded batch holds the events of one hour
- * in time order (events of sessions that run past the hour are carried into the next batch), so a
+ * The platform's past, step by step: users open the app at heavy-tailed rates with a daily rhythm, the
+ * incumbent feed serves pages, the behaviour model answers. Each yielded batch holds the events of one
+ * step (`STEP_MS`) in time order (events of sessions that run past the step are carried into the next batch), so a
  * history of any length streams in bounded memory.
  */
 export function* simulateHistory(
   world: World,
   observer: HistoryObserver = {},
-): Generator<{ hour: number; hours: number; events: Event[] }> {
+): Generator<{ step: number; steps: number; events: Event[] }> {
   const root = new Rng(world.params.seed);
   const model = new BehaviourModel(world, root.fork('behaviour'));
   const policy = new IncumbentFeedPolicy(world, model, root.fork('policy'));
   const rng = root.fork('sessions');
   const requests = new RequestIdMint(`s${world.params.seed}-r`);
   const hourTable = new AliasTable(DIURNAL);
-  const hours = Math.ceil((world.endMs - world.startMs) / MS_PER_HOUR);
+  const steps = Math.ceil((world.endMs - world.startMs) / STEP_MS);
   const pageSize = world.params.pageSize;
   let carry: Event[] = [];
-  let sessionsByHour: { user: number; startMs: number }[][] = [];
+  let sessionsByStep: { user: number; startMs: number }[][] = [];
   const page: number[] = [];
 
-  for (let hour = 0; hour < hours; hour++) {
-    const hourStart = world.startMs + hour * MS_PER_HOUR;
-    if ((hourStart - world.startMs) % MS_PER_DAY === 0)
-      sessionsByHour = planDay(world, rng, hourTable, hourStart);
-    policy.refresh(hourStart);
-    const planned = sessionsByHour[hour % 24] ?? [];
+  for (let step = 0; step < steps; step++) {
+    const stepStart = world.startMs + step * STEP_MS;
+    if (step % STEPS_PER_DAY === 0) sessionsByStep = planDay(world, rng, hourTable, stepStart);
+    if ((stepStart - world.startMs) % MS_PER_HOUR === 0) policy.refresh(stepStart);
+    const planned = sessionsByStep[step % STEPS_PER_DAY] ?? [];
     planned.sort((a, b) => a.startMs - b.startMs || a.user - b.user);
     const events: Event[] = carry;
     for (const { user, startMs } of planned) {
@@ -87,13 +92,13 @@ export function* simulateHistory(
       observer.onSession?.({ user, startMs, items: session.depth, watchMs: session.watchMs });
     }
     events.sort((a, b) => a.ts - b.ts);
-    const hourEnd = hourStart + MS_PER_HOUR;
-    const last = hour === hours - 1;
+    const stepEnd = stepStart + STEP_MS;
+    const last = step === steps - 1;
     let cut = events.length;
-    if (!last) while (cut > 0 && events[cut - 1]!.ts >= hourEnd) cut--;
+    if (!last) while (cut > 0 && events[cut - 1]!.ts >= stepEnd) cut--;
     carry = events.slice(cut);
     events.length = cut;
-    yield { hour, hours, events };
+    yield { step, steps, events };
   }
 }
 
@@ -112,14 +117,14 @@ function viewPage(
   }
 }
 
-/** Draws every user's sessions for the day starting at `dayStart`, bucketed by hour. */
+/** Draws every user's sessions for the day starting at `dayStart`, bucketed by step. */
 function planDay(
   world: World,
   rng: Rng,
   hourTable: AliasTable,
   dayStart: number,
 ): { user: number; startMs: number }[][] {
-  const buckets: { user: number; startMs: number }[][] = Array.from({ length: 24 }, () => []);
+  const buckets: { user: number; startMs: number }[][] = Array.from({ length: STEPS_PER_DAY }, () => []);
   const weekday = new Date(dayStart).getUTCDay();
   const factor = weekday === 0 || weekday === 6 ? WEEKEND_FACTOR : 1;
   const dayEnd = dayStart + MS_PER_DAY;
@@ -130,7 +135,7 @@ function planDay(
     for (let s = 0; s < count; s++) {
       const h = hourTable.sample(rng);
       const startMs = Math.floor(dayStart + h * MS_PER_HOUR + rng.float() * MS_PER_HOUR);
-      if (startMs >= signup) buckets[h]!.push({ user: u, startMs });
+      if (startMs >= signup) buckets[Math.floor((startMs - dayStart) / STEP_MS)]!.push({ user: u, startMs });
     }
   }
   return buckets;

@@ -59,7 +59,7 @@ export function registerSimCommands(program: Command): void {
               bar = startProgress({
                 label: PHASE_LABEL[p.phase],
                 total: p.total,
-                unit: p.phase === 'history' ? 'hours' : '',
+                unit: p.phase === 'history' ? 'x 10 min' : '',
                 extra: '{events} events',
                 quiet: opts.quiet,
               });
