@@ -1,44 +1,37 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { captureOutput, freshPath } from '../../test/helpers/index.js';
 import { buildProgram, runCli } from './program.js';
 
-function capture() {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  return { out: () => out, err: () => err };
+/** `foryou sim generate` of a 20-user, 20-video, 0.1-day world into `dir`; a later option in `extra` wins. */
+function tinyWorldArgs(dir: string, ...extra: string[]): string[] {
+  return [
+    'sim',
+    'generate',
+    '--out',
+    dir,
+    '--users',
+    '20',
+    '--items',
+    '20',
+    '--days',
+    '0.1',
+    '--quiet',
+    ...extra,
+  ];
 }
 
 afterEach(() => vi.restoreAllMocks());
 
 describe('foryou sim generate', () => {
   it('writes a world, its summary, and prints the summary', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'foryou-cli-')), 'world');
-    const io = capture();
-    const code = await runCli([
-      'sim',
-      'generate',
-      '--out',
-      dir,
-      '--users',
-      '200',
-      '--items',
-      '300',
-      '--days',
-      '0.5',
-      '--seed',
-      '5',
-      '--quiet',
-    ]);
+    const dir = freshPath('world');
+    const io = captureOutput();
+    const code = await runCli(
+      tinyWorldArgs(dir, '--users', '200', '--items', '300', '--days', '0.5', '--seed', '5'),
+    );
     expect(code).toBe(0);
     expect(io.out()).toContain('world: 200 users, 15 creators, 300 videos, 0.5 days');
     expect(io.out()).toMatch(/engagement per play: like \d/);
@@ -49,60 +42,15 @@ describe('foryou sim generate', () => {
   });
 
   it('exits 73 without touching a non-empty folder unless --force', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'foryou-cli-')), 'world');
-    capture();
-    expect(
-      await runCli([
-        'sim',
-        'generate',
-        '--out',
-        dir,
-        '--users',
-        '20',
-        '--items',
-        '20',
-        '--days',
-        '0.1',
-        '--format',
-        'jsonl',
-        '--quiet',
-      ]),
-    ).toBe(0);
+    const dir = freshPath('world');
+    captureOutput();
+    expect(await runCli(tinyWorldArgs(dir, '--format', 'jsonl'))).toBe(0);
     const before = readFileSync(join(dir, 'manifest.json'), 'utf8');
-    const io = capture();
-    expect(
-      await runCli([
-        'sim',
-        'generate',
-        '--out',
-        dir,
-        '--users',
-        '30',
-        '--items',
-        '20',
-        '--days',
-        '0.1',
-        '--quiet',
-      ]),
-    ).toBe(73);
+    const io = captureOutput();
+    expect(await runCli(tinyWorldArgs(dir, '--users', '30'))).toBe(73);
     expect(io.err()).toContain('error FY_OUTPUT_EXISTS');
     expect(readFileSync(join(dir, 'manifest.json'), 'utf8')).toBe(before);
-    expect(
-      await runCli([
-        'sim',
-        'generate',
-        '--out',
-        dir,
-        '--users',
-        '30',
-        '--items',
-        '20',
-        '--days',
-        '0.1',
-        '--quiet',
-        '--force',
-      ]),
-    ).toBe(0);
+    expect(await runCli(tinyWorldArgs(dir, '--users', '30', '--force'))).toBe(0);
   });
 
   it.each([
@@ -111,7 +59,7 @@ describe('foryou sim generate', () => {
     [['--start', 'yesterday'], 'expected a date like 2026-01-01, got "yesterday"'],
     [['--format', 'csv'], '--format expects a comma-separated list of jsonl, parquet, got "csv"'],
   ])('exits 64 on a bad option %j and says why', async (args, message) => {
-    const io = capture();
+    const io = captureOutput();
     const code = await runCli(['sim', 'generate', '--out', join(tmpdir(), 'never-written'), ...args]);
     expect(code).toBe(64);
     expect(io.err()).toContain(message);
@@ -126,7 +74,7 @@ describe('foryou sim generate', () => {
       ['import', 'movielens'],
       ['import', 'lastfm'],
     ]) {
-      const io = capture();
+      const io = captureOutput();
       expect(await runCli([...path, '--help'])).toBe(0);
       expect(io.out()).toContain('Usage: foryou');
       vi.restoreAllMocks();
@@ -134,26 +82,12 @@ describe('foryou sim generate', () => {
   });
 
   it('takes the seed from the configuration and refuses a bad configuration with exit 78', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'foryou-cli-')), 'world');
-    capture();
-    const args = [
-      'sim',
-      'generate',
-      '--out',
-      dir,
-      '--users',
-      '20',
-      '--items',
-      '20',
-      '--days',
-      '0.1',
-      '--format',
-      'jsonl',
-      '--quiet',
-    ];
+    const dir = freshPath('world');
+    captureOutput();
+    const args = tinyWorldArgs(dir, '--format', 'jsonl');
     expect(await runCli(args, buildProgram({ FORYOU_SEED: '77' }))).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).params.seed).toBe(77);
-    const io = capture();
+    const io = captureOutput();
     expect(await runCli([...args, '--force'], buildProgram({ FORYOU_SEED: 'seven' }))).toBe(78);
     expect(io.err()).toContain(
       'error FY_CONFIG_INVALID: refusing to start: FORYOU_SEED="seven" must be a whole number',
@@ -161,7 +95,7 @@ describe('foryou sim generate', () => {
   });
 
   it('exits 64 on an unknown command', async () => {
-    const io = capture();
+    const io = captureOutput();
     expect(await runCli(['simulate'])).toBe(64);
     expect(io.err()).toContain("unknown command 'simulate'");
   });

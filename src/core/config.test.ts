@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { tempFile } from '../../test/helpers/index.js';
 import { CONFIG_ENV_VARS, loadConfig } from './config.js';
 import { ForyouError } from './errors.js';
 
@@ -15,11 +14,7 @@ function refusal(fn: () => unknown): ForyouError {
   throw new Error('expected the config to be refused');
 }
 
-function tempFile(content: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'foryou-config-')), 'foryou.config.json');
-  writeFileSync(path, content);
-  return path;
-}
+const configFile = (content: string) => tempFile('foryou.config.json', content);
 
 describe('loadConfig', () => {
   it('fills every default when nothing is given', () => {
@@ -35,7 +30,7 @@ describe('loadConfig', () => {
   });
 
   it('layers file < environment < overrides', () => {
-    const file = tempFile(JSON.stringify({ seed: 1, http: { port: 9000, host: '0.0.0.0' } }));
+    const file = configFile(JSON.stringify({ seed: 1, http: { port: 9000, host: '0.0.0.0' } }));
     const config = loadConfig({
       file,
       env: { FORYOU_SEED: '2', FORYOU_HTTP_PORT: '9001' },
@@ -46,7 +41,7 @@ describe('loadConfig', () => {
   });
 
   it('reads the file named by FORYOU_CONFIG', () => {
-    const file = tempFile(JSON.stringify({ store: { url: 'redis://127.0.0.1:6379' } }));
+    const file = configFile(JSON.stringify({ store: { url: 'redis://127.0.0.1:6379' } }));
     expect(loadConfig({ env: { FORYOU_CONFIG: file } }).store.url).toBe('redis://127.0.0.1:6379');
   });
 
@@ -74,17 +69,17 @@ describe('loadConfig', () => {
   });
 
   it('refuses unknown keys and bad values in the file, all at once', () => {
-    const file = tempFile(JSON.stringify({ seeed: 1, logLevel: 'loud' }));
+    const file = configFile(JSON.stringify({ seeed: 1, logLevel: 'loud' }));
     const error = refusal(() => loadConfig({ file, env: {} }));
     expect(error.message).toContain(`seeed is not a config key (config file ${file})`);
     expect(error.message).toContain('logLevel must be one of fatal, error, warn, info, debug, trace, silent');
   });
 
   it('refuses a file that is not JSON, or missing', () => {
-    expect(refusal(() => loadConfig({ file: tempFile('{ seed: 1'), env: {} })).code).toBe(
+    expect(refusal(() => loadConfig({ file: configFile('{ seed: 1'), env: {} })).code).toBe(
       'FY_CONFIG_FILE_UNREADABLE',
     );
-    expect(refusal(() => loadConfig({ file: tempFile('[1]'), env: {} })).message).toContain(
+    expect(refusal(() => loadConfig({ file: configFile('[1]'), env: {} })).message).toContain(
       'must hold a JSON object',
     );
     expect(refusal(() => loadConfig({ file: '/nonexistent/foryou.json', env: {} })).code).toBe(

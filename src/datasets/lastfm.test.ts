@@ -1,38 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ErrorCode, isForyouError } from '../core/errors.js';
+import { collect, failureOf, folderWith, freshPath } from '../../test/helpers/index.js';
 import { WorldFolder, type WorldTable } from '../io/world-folder.js';
 import { LASTFM_TIMESTAMP_MS, readLastfmInteractions } from './lastfm-files.js';
 import { importLastfm } from './lastfm-import.js';
 
-function folder(files: Record<string, string | Buffer>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'foryou-lfm-'));
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  return dir;
-}
-
-const outDir = () => join(mkdtempSync(join(tmpdir(), 'foryou-lfm-out-')), 'world');
-
-async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of iterable) out.push(x);
-  return out;
-}
+const outDir = () => freshPath('world');
 
 async function table<T extends WorldTable>(dir: string, name: T) {
-  return all((await WorldFolder.open(dir)).records(name));
-}
-
-async function failure(promise: Promise<unknown>, code: ErrorCode): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isForyouError(error, code), String(error)).toBe(true);
-    return (error as Error).message;
-  }
-  throw new Error(`expected ${code}`);
+  return collect((await WorldFolder.open(dir)).records(name));
 }
 
 // user_artists.dat uses CRLF line endings in the HetRec release; artists.dat uses LF.
@@ -52,7 +29,7 @@ describe('Last.fm HetRec 2011', () => {
   });
 
   it('imports play counts as play_count events and artists as items', async () => {
-    const dir = folder({ 'user_artists.dat': crlf(PLAYS), 'artists.dat': lf(ARTISTS) });
+    const dir = folderWith({ 'user_artists.dat': crlf(PLAYS), 'artists.dat': lf(ARTISTS) });
     const out = outDir();
     const manifest = await importLastfm(dir, out, { formats: ['jsonl'] });
     expect(manifest.source).toBe('lastfm');
@@ -79,8 +56,8 @@ describe('Last.fm HetRec 2011', () => {
   });
 
   it('reads raw interactions from the folder or user_artists.dat, with or without the header', async () => {
-    const dir = folder({ 'user_artists.dat': crlf(PLAYS.slice(1)) });
-    const rows = await all(readLastfmInteractions(dir));
+    const dir = folderWith({ 'user_artists.dat': crlf(PLAYS.slice(1)) });
+    const rows = await collect(readLastfmInteractions(dir));
     expect(rows[0]).toEqual({
       user: 'lfm-u2',
       item: 'lfm-a51',
@@ -89,33 +66,36 @@ describe('Last.fm HetRec 2011', () => {
       line: 1,
     });
     expect(rows).toHaveLength(4);
-    expect(await all(readLastfmInteractions(join(dir, 'user_artists.dat')))).toEqual(rows);
+    expect(await collect(readLastfmInteractions(join(dir, 'user_artists.dat')))).toEqual(rows);
     const manifest = await importLastfm(dir, outDir(), { formats: ['jsonl'] });
     expect(manifest.counts.items).toBe(3);
   });
 
   it('names a missing folder and a folder without user_artists.dat', async () => {
     const missing = join(tmpdir(), 'foryou-no-such-lastfm');
-    expect(await failure(importLastfm(missing, outDir()), 'FY_DATASET_NOT_FOUND')).toContain(
+    expect(await failureOf(importLastfm(missing, outDir()), 'FY_DATASET_NOT_FOUND')).toContain(
       `${missing} does not exist; expected a Last.fm HetRec 2011 folder`,
     );
-    const dir = folder({ 'artists.dat': lf(ARTISTS) });
-    expect(await failure(importLastfm(dir, outDir()), 'FY_DATASET_NOT_FOUND')).toBe(
+    const dir = folderWith({ 'artists.dat': lf(ARTISTS) });
+    expect(await failureOf(importLastfm(dir, outDir()), 'FY_DATASET_NOT_FOUND')).toBe(
       `${join(dir, 'user_artists.dat')} does not exist; expected the Last.fm play counts user_artists.dat (userID artistID weight)`,
     );
   });
 
   it('names file and line of a malformed row and of a zero play count', async () => {
-    const short = folder({ 'user_artists.dat': crlf([...PLAYS.slice(0, 3), '3\t51']) });
-    expect(await failure(importLastfm(short, outDir()), 'FY_DATASET_MALFORMED')).toBe(
+    const short = folderWith({ 'user_artists.dat': crlf([...PLAYS.slice(0, 3), '3\t51']) });
+    expect(await failureOf(importLastfm(short, outDir()), 'FY_DATASET_MALFORMED')).toBe(
       `${join(short, 'user_artists.dat')}:4: expected 3 tab-separated fields userID artistID weight, got 2`,
     );
-    const zero = folder({ 'user_artists.dat': crlf([...PLAYS, '5\t51\t0']) });
-    expect(await failure(importLastfm(zero, outDir()), 'FY_VALIDATION_FAILED')).toBe(
+    const zero = folderWith({ 'user_artists.dat': crlf([...PLAYS, '5\t51\t0']) });
+    expect(await failureOf(importLastfm(zero, outDir()), 'FY_VALIDATION_FAILED')).toBe(
       `${join(zero, 'user_artists.dat')}:6: invalid event: count: must be > 0`,
     );
-    const artists = folder({ 'user_artists.dat': crlf(PLAYS), 'artists.dat': lf([...ARTISTS, 'x\tNobody']) });
-    expect(await failure(importLastfm(artists, outDir()), 'FY_DATASET_MALFORMED')).toBe(
+    const artists = folderWith({
+      'user_artists.dat': crlf(PLAYS),
+      'artists.dat': lf([...ARTISTS, 'x\tNobody']),
+    });
+    expect(await failureOf(importLastfm(artists, outDir()), 'FY_DATASET_MALFORMED')).toBe(
       `${join(artists, 'artists.dat')}:5: expected id to be a whole number, got "x"`,
     );
   });

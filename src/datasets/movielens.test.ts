@@ -1,42 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ErrorCode, isForyouError } from '../core/errors.js';
+import { collect, failureOf, folderWith, freshPath } from '../../test/helpers/index.js';
 import { WorldFolder, type WorldTable } from '../io/world-folder.js';
 import type { Interaction } from './interaction.js';
 import { importMovieLens } from './movielens-import.js';
 import { resolveMovieLens } from './movielens-layout.js';
 import { readMovieLensInteractions } from './movielens-ratings.js';
 
-/** Writes `files` (text as UTF-8, Buffers as they are) into a fresh temp folder. */
-function folder(files: Record<string, string | Buffer>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'foryou-ml-'));
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  return dir;
-}
-
 const lines = (rows: string[], eol = '\n') => rows.join(eol) + eol;
-const outDir = () => join(mkdtempSync(join(tmpdir(), 'foryou-ml-out-')), 'world');
-
-async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of iterable) out.push(x);
-  return out;
-}
+const outDir = () => freshPath('world');
 
 async function table<T extends WorldTable>(dir: string, name: T) {
-  return all((await WorldFolder.open(dir)).records(name));
-}
-
-async function failure(promise: Promise<unknown>, code: ErrorCode): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isForyouError(error, code), String(error)).toBe(true);
-    return (error as Error).message;
-  }
-  throw new Error(`expected ${code}`);
+  return collect((await WorldFolder.open(dir)).records(name));
 }
 
 const LATEST_RATINGS = [
@@ -74,7 +51,7 @@ describe('MovieLens latest-small (CSV)', () => {
     ['LF', '\n'],
     ['CRLF', '\r\n'],
   ])('imports ratings and movies with %s line endings', async (_name, eol) => {
-    const dir = folder({
+    const dir = folderWith({
       'ratings.csv': lines(LATEST_RATINGS, eol),
       'movies.csv': lines(LATEST_MOVIES, eol),
     });
@@ -137,27 +114,27 @@ describe('MovieLens latest-small (CSV)', () => {
 
   it('writes Parquet too by default', async () => {
     const out = outDir();
-    const manifest = await importMovieLens(folder({ 'ratings.csv': lines(LATEST_RATINGS) }), out);
+    const manifest = await importMovieLens(folderWith({ 'ratings.csv': lines(LATEST_RATINGS) }), out);
     expect(manifest.formats).toEqual(['jsonl', 'parquet']);
     expect(existsSync(join(out, 'events.parquet'))).toBe(true);
     expect(manifest.counts.items).toBe(3);
   });
 
   it('yields raw interactions from a folder or a single ratings file', async () => {
-    const dir = folder({ 'ratings.csv': lines(LATEST_RATINGS), 'movies.csv': lines(LATEST_MOVIES) });
+    const dir = folderWith({ 'ratings.csv': lines(LATEST_RATINGS), 'movies.csv': lines(LATEST_MOVIES) });
     const expected: Interaction[] = [
       { user: 'ml-u1', item: 'ml-m1', value: 4, ts: 964982703000, line: 2 },
       { user: 'ml-u1', item: 'ml-m29', value: 3.5, ts: 964981247000, line: 3 },
       { user: 'ml-u2', item: 'ml-m1', value: 5, ts: 1445714835000, line: 4 },
       { user: 'ml-u2', item: 'ml-m999', value: 0.5, ts: 1445714900000, line: 5 },
     ] as Interaction[];
-    expect(await all(readMovieLensInteractions(dir))).toEqual(expected);
-    expect(await all(readMovieLensInteractions(join(dir, 'ratings.csv')))).toEqual(expected);
+    expect(await collect(readMovieLensInteractions(dir))).toEqual(expected);
+    expect(await collect(readMovieLensInteractions(join(dir, 'ratings.csv')))).toEqual(expected);
   });
 
   it('accepts a ratings file without its header', async () => {
-    const dir = folder({ 'ratings.csv': lines(LATEST_RATINGS.slice(1)) });
-    expect((await all(readMovieLensInteractions(dir))).map((r) => r.line)).toEqual([1, 2, 3, 4]);
+    const dir = folderWith({ 'ratings.csv': lines(LATEST_RATINGS.slice(1)) });
+    expect((await collect(readMovieLensInteractions(dir))).map((r) => r.line)).toEqual([1, 2, 3, 4]);
   });
 });
 
@@ -170,7 +147,7 @@ describe('MovieLens 100k (u.data, u.item)', () => {
   ]);
 
   it('imports tab-separated ratings and Latin-1 pipe-separated movies', async () => {
-    const dir = folder({ 'u.data': U_DATA, 'u.item': U_ITEM });
+    const dir = folderWith({ 'u.data': U_DATA, 'u.item': U_ITEM });
     const out = outDir();
     const manifest = await importMovieLens(dir, out, { formats: ['jsonl'] });
     expect(manifest.params).toEqual({ path: dir, layout: '100k' });
@@ -203,7 +180,7 @@ describe('MovieLens 100k (u.data, u.item)', () => {
   });
 
   it('reads a split file such as u1.base, with u.item beside it', async () => {
-    const dir = folder({ 'u1.base': U_DATA, 'u.item': U_ITEM });
+    const dir = folderWith({ 'u1.base': U_DATA, 'u.item': U_ITEM });
     const source = await resolveMovieLens(join(dir, 'u1.base'));
     expect(source).toMatchObject({ layout: '100k', moviesPath: join(dir, 'u.item') });
     const manifest = await importMovieLens(join(dir, 'u1.base'), outDir(), { formats: ['jsonl'] });
@@ -225,7 +202,11 @@ describe('MovieLens 1m / 10m (ratings.dat, movies.dat)', () => {
       ]),
       encoding,
     );
-    const dir = folder({ 'ratings.dat': RATINGS, 'movies.dat': movies, 'users.dat': '1::F::1::10::48067\n' });
+    const dir = folderWith({
+      'ratings.dat': RATINGS,
+      'movies.dat': movies,
+      'users.dat': '1::F::1::10::48067\n',
+    });
     const out = outDir();
     const manifest = await importMovieLens(dir, out, { formats: ['jsonl'] });
     expect(manifest.params).toEqual({ path: dir, layout: '1m' });
@@ -244,10 +225,10 @@ describe('MovieLens 1m / 10m (ratings.dat, movies.dat)', () => {
   });
 
   it('honours an explicit layout', async () => {
-    const dir = folder({ 'ratings.dat': RATINGS, 'u.data': lines(['1\t2\t3\t4']) });
+    const dir = folderWith({ 'ratings.dat': RATINGS, 'u.data': lines(['1\t2\t3\t4']) });
     expect((await resolveMovieLens(dir, '1m')).ratingsPath).toBe(join(dir, 'ratings.dat'));
     expect((await resolveMovieLens(dir, '100k')).ratingsPath).toBe(join(dir, 'u.data'));
-    const message = await failure(resolveMovieLens(dir), 'FY_INVALID_ARGUMENT');
+    const message = await failureOf(resolveMovieLens(dir), 'FY_INVALID_ARGUMENT');
     expect(message).toContain('u.data and ratings.dat');
   });
 });
@@ -255,69 +236,67 @@ describe('MovieLens 1m / 10m (ratings.dat, movies.dat)', () => {
 describe('MovieLens errors', () => {
   it('names a missing folder, a folder without ratings and a missing layout file', async () => {
     const missing = join(tmpdir(), 'foryou-no-such-dataset');
-    expect(await failure(importMovieLens(missing, outDir()), 'FY_DATASET_NOT_FOUND')).toContain(
+    expect(await failureOf(importMovieLens(missing, outDir()), 'FY_DATASET_NOT_FOUND')).toContain(
       `${missing} does not exist; expected a MovieLens folder`,
     );
-    const empty = folder({ 'README.txt': 'hi' });
-    expect(await failure(importMovieLens(empty, outDir()), 'FY_DATASET_NOT_FOUND')).toContain(
+    const empty = folderWith({ 'README.txt': 'hi' });
+    expect(await failureOf(importMovieLens(empty, outDir()), 'FY_DATASET_NOT_FOUND')).toContain(
       'holds no MovieLens ratings file; expected',
     );
-    expect(await failure(resolveMovieLens(empty, '100k'), 'FY_DATASET_NOT_FOUND')).toBe(
+    expect(await failureOf(resolveMovieLens(empty, '100k'), 'FY_DATASET_NOT_FOUND')).toBe(
       `${join(empty, 'u.data')} does not exist; expected the 100k ratings file u.data`,
     );
   });
 
   it('names file and line of a line with the wrong number of fields', async () => {
-    const dir = folder({ 'u.data': lines(['196\t242\t3\t881250949', '186\t302\t3']) });
-    const message = await failure(importMovieLens(dir, outDir()), 'FY_DATASET_MALFORMED');
+    const dir = folderWith({ 'u.data': lines(['196\t242\t3\t881250949', '186\t302\t3']) });
+    const message = await failureOf(importMovieLens(dir, outDir()), 'FY_DATASET_MALFORMED');
     expect(message).toBe(
       `${join(dir, 'u.data')}:2: expected 4 tab-separated fields user item rating timestamp, got 3`,
     );
   });
 
   it('names file and line of a value that does not parse or breaks the schema', async () => {
-    const bad = folder({ 'ratings.csv': lines([...LATEST_RATINGS, '3,5,four,1445714900']) });
-    expect(await failure(importMovieLens(bad, outDir()), 'FY_DATASET_MALFORMED')).toBe(
+    const bad = folderWith({ 'ratings.csv': lines([...LATEST_RATINGS, '3,5,four,1445714900']) });
+    expect(await failureOf(importMovieLens(bad, outDir()), 'FY_DATASET_MALFORMED')).toBe(
       `${join(bad, 'ratings.csv')}:6: expected rating to be a number, got "four"`,
     );
-    const high = folder({ 'ratings.dat': lines(['1::1::4::978300760', '1::2::11::978300760']) });
-    expect(await failure(importMovieLens(high, outDir()), 'FY_VALIDATION_FAILED')).toBe(
+    const high = folderWith({ 'ratings.dat': lines(['1::1::4::978300760', '1::2::11::978300760']) });
+    expect(await failureOf(importMovieLens(high, outDir()), 'FY_VALIDATION_FAILED')).toBe(
       `${join(high, 'ratings.dat')}:2: invalid event: value: must be at most 10`,
     );
   });
 
   it('rejects a wrong header and an unclosed quote before writing anything', async () => {
-    const header = folder({ 'ratings.csv': lines(['user,item,stars,time', '1,1,4,1']) });
-    expect(await failure(importMovieLens(header, outDir()), 'FY_DATASET_MALFORMED')).toContain(
+    const header = folderWith({ 'ratings.csv': lines(['user,item,stars,time', '1,1,4,1']) });
+    expect(await failureOf(importMovieLens(header, outDir()), 'FY_DATASET_MALFORMED')).toContain(
       'ratings.csv:1: expected the header userId,movieId,rating,timestamp, got "user,item,stars,time"',
     );
-    const quote = folder({
+    const quote = folderWith({
       'ratings.csv': lines(LATEST_RATINGS),
       'movies.csv': lines([...LATEST_MOVIES, '5,"Father of the Bride Part II (1995),Comedy']),
     });
     const out = outDir();
-    expect(await failure(importMovieLens(quote, out), 'FY_DATASET_MALFORMED')).toContain(
+    expect(await failureOf(importMovieLens(quote, out), 'FY_DATASET_MALFORMED')).toContain(
       `${join(quote, 'movies.csv')}:6: expected 3 comma-separated fields with closed quotes`,
     );
     expect(existsSync(out)).toBe(false);
   });
 
   it('checks the genre flags of u.item', async () => {
-    const dir = folder({
+    const dir = folderWith({
       'u.data': lines(['1\t1\t3\t1']),
       'u.item': `1|Toy Story (1995)|||x|${flags([])}|0\n`,
     });
-    expect(await failure(importMovieLens(dir, outDir()), 'FY_DATASET_MALFORMED')).toContain(
+    expect(await failureOf(importMovieLens(dir, outDir()), 'FY_DATASET_MALFORMED')).toContain(
       'u.item:1: expected 24 pipe-separated fields movie id|title|release date|video release date|IMDb URL|19 genre flags, got 25',
     );
   });
 
   it('does not overwrite a non-empty output folder unless forced', async () => {
-    const dir = folder({ 'ratings.csv': lines(LATEST_RATINGS) });
-    const out = outDir();
-    mkdirSync(out);
-    writeFileSync(join(out, 'keep.txt'), 'x');
-    await failure(importMovieLens(dir, out), 'FY_OUTPUT_EXISTS');
+    const dir = folderWith({ 'ratings.csv': lines(LATEST_RATINGS) });
+    const out = folderWith({ 'keep.txt': 'x' });
+    await failureOf(importMovieLens(dir, out), 'FY_OUTPUT_EXISTS');
     expect((await importMovieLens(dir, out, { force: true, formats: ['jsonl'] })).counts.events).toBe(4);
   });
 });

@@ -1,19 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { collect, tempFile } from '../../test/helpers/index.js';
 import { readTextLines, type TextEncoding } from './text-lines.js';
 
-function file(content: string | Buffer): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'foryou-lines-')), 'f.txt');
-  writeFileSync(path, content);
-  return path;
-}
+const file = (content: string | Buffer) => tempFile('f.txt', content);
 
 async function lines(path: string, encoding?: TextEncoding) {
-  const out: [number, string][] = [];
-  for await (const l of readTextLines(path, encoding)) out.push([l.line, l.text]);
-  return out;
+  return (await collect(readTextLines(path, encoding))).map((l): [number, string] => [l.line, l.text]);
 }
 
 describe('readTextLines', () => {

@@ -1,7 +1,7 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { folderWith, freshPath, tempDir, tempFile } from '../../test/helpers/index.js';
 import { isForyouError } from '../core/errors.js';
 import { asCreatorId, asEventId, asItemId, asRequestId, asUserId } from '../core/ids.js';
 import type { Event } from '../core/schema/index.js';
@@ -64,7 +64,7 @@ async function writeSample(dir: string, formats?: ('jsonl' | 'parquet')[]) {
 
 describe('world folder', () => {
   it('writes JSON lines and Parquet with a manifest, and reads them back', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'foryou-world-')), 'w');
+    const dir = freshPath('w');
     const manifest = await writeSample(dir);
     expect(manifest.counts).toEqual({ users: 1, creators: 1, items: 1, events: 3 });
     expect(manifest.timeRange).toEqual({ startMs: t0, endMs: t0 + 9 });
@@ -88,8 +88,7 @@ describe('world folder', () => {
   });
 
   it('refuses to overwrite a non-empty folder unless forced', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'foryou-world-'));
-    writeFileSync(join(dir, 'keep.txt'), 'x');
+    const dir = folderWith({ 'keep.txt': 'x' });
     await expect(WorldFolderWriter.create(dir)).rejects.toSatisfy((e) =>
       isForyouError(e, 'FY_OUTPUT_EXISTS'),
     );
@@ -101,7 +100,7 @@ describe('world folder', () => {
   });
 
   it('leaves the existing folder untouched when a forced rewrite is aborted, and leaves no staging behind', async () => {
-    const parent = mkdtempSync(join(tmpdir(), 'foryou-world-'));
+    const parent = tempDir();
     const world = join(parent, 'w');
     await writeSample(world, ['jsonl']);
     const before = await (await WorldFolder.open(world)).sizes();
@@ -113,7 +112,7 @@ describe('world folder', () => {
   });
 
   it('can write Parquet only, leaving no JSON lines behind', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'foryou-world-')), 'w');
+    const dir = freshPath('w');
     await writeSample(dir, ['parquet']);
     const folder = await WorldFolder.open(dir);
     expect(Object.keys(await folder.sizes())).toEqual([
@@ -126,8 +125,7 @@ describe('world folder', () => {
   });
 
   it('names the file and line of a JSON line that does not parse', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'foryou-jsonl-')), 'x.jsonl');
-    writeFileSync(path, '{"a":1}\n{"a":\n');
+    const path = tempFile('x.jsonl', '{"a":1}\n{"a":\n');
     const read = async () => {
       for await (const _ of readJsonLines(path));
     };

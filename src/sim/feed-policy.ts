@@ -222,8 +222,7 @@ export class IncumbentFeedPolicy {
   }
 
   private recentlyShown(u: number, i: number): boolean {
-    const memory = this.recent.get(u);
-    return memory !== undefined && memory.ring.includes(i);
+    return this.recent.get(u)?.ring.includes(i) ?? false;
   }
 
   private remember(u: number, i: number): void {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import {
   readMovieLensInteractions,
 } from '../../src/datasets/index.js';
 import { WorldFolder } from '../../src/io/world-folder.js';
+import { captureOutput, folderWith, freshPath } from '../helpers/index.js';
 
 /**
  * The real datasets live outside the repository (their licences restrict redistribution): in
@@ -29,8 +30,6 @@ function requireDataset(ctx: TestContext, dir: string, file: string): void {
   if (process.env.CI === 'true') throw new Error(`CI must provide the real datasets: ${reason}`);
   ctx.skip(`skipped: ${reason}`);
 }
-
-const tempOut = (prefix: string) => join(mkdtempSync(join(tmpdir(), prefix)), 'world');
 
 describe('ml-latest-small (real data, published counts)', () => {
   it('has 100,836 ratings by 610 users over 9,724 of its movies', async (ctx) => {
@@ -55,7 +54,7 @@ describe('ml-latest-small (real data, published counts)', () => {
 
   it('imports as 610 users, 9,742 items (every movie) and 100,836 rating events', async (ctx) => {
     requireDataset(ctx, ML_DIR, 'ratings.csv');
-    const out = tempOut('foryou-real-ml-');
+    const out = freshPath('world', 'foryou-real-ml-');
     const manifest = await importMovieLens(ML_DIR, out);
     expect(manifest.params).toEqual({ path: ML_DIR, layout: 'latest-small' });
     expect(manifest.counts).toEqual({ users: 610, creators: 0, items: 9_742, events: 100_836 });
@@ -83,7 +82,7 @@ describe('Last.fm HetRec 2011 (real data, published counts)', () => {
     }
     expect([rows, users.size, artists.size]).toEqual([92_834, 1_892, 17_632]);
 
-    const out = tempOut('foryou-real-lfm-');
+    const out = freshPath('world', 'foryou-real-lfm-');
     const manifest = await importLastfm(LFM_DIR, out, { formats: ['jsonl'] });
     // 17,632 items means no artist was missing from artists.dat (a missing one would add an item).
     expect(manifest.counts).toEqual({ users: 1_892, creators: 0, items: 17_632, events: 92_834 });
@@ -95,68 +94,48 @@ describe('Last.fm HetRec 2011 (real data, published counts)', () => {
 });
 
 describe('foryou import (CLI)', () => {
-  let stdout = '';
-  let stderr = '';
   afterEach(() => {
     vi.restoreAllMocks();
   });
-  function capture(): void {
-    stdout = '';
-    stderr = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      stdout += String(chunk);
-      return true;
-    });
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      stderr += String(chunk);
-      return true;
-    });
-  }
-
-  function fixture(files: Record<string, string>): string {
-    const dir = mkdtempSync(join(tmpdir(), 'foryou-cli-data-'));
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    return dir;
-  }
 
   it('imports MovieLens and prints counts and the time range', async () => {
-    const dir = fixture({
+    const dir = folderWith({
       'u.data': '1\t10\t4\t881250949\n2\t10\t2\t881250950\n2\t11\t5\t891717742\n',
     });
-    const out = tempOut('foryou-cli-');
-    capture();
+    const out = freshPath('world');
+    const io = captureOutput();
     const code = await runCli(['import', 'movielens', '--path', dir, '--out', out, '--format', 'jsonl']);
     vi.restoreAllMocks();
-    expect(code, stderr).toBe(0);
-    expect(stdout).toContain(`imported movielens (100k) into ${out}`);
-    expect(stdout).toMatch(/users\s+2\n/);
-    expect(stdout).toMatch(/items\s+2\n/);
-    expect(stdout).toMatch(/events\s+3\n/);
-    expect(stdout).toContain('1997-12-04T15:55:49Z .. 1998-04-04T19:22:22Z');
+    expect(code, io.err()).toBe(0);
+    expect(io.out()).toContain(`imported movielens (100k) into ${out}`);
+    expect(io.out()).toMatch(/users\s+2\n/);
+    expect(io.out()).toMatch(/items\s+2\n/);
+    expect(io.out()).toMatch(/events\s+3\n/);
+    expect(io.out()).toContain('1997-12-04T15:55:49Z .. 1998-04-04T19:22:22Z');
     expect((await WorldFolder.open(out)).manifest.formats).toEqual(['jsonl']);
   });
 
   it('imports Last.fm', async () => {
-    const dir = fixture({ 'user_artists.dat': 'userID\tartistID\tweight\r\n2\t51\t13883\r\n' });
-    const out = tempOut('foryou-cli-');
-    capture();
+    const dir = folderWith({ 'user_artists.dat': 'userID\tartistID\tweight\r\n2\t51\t13883\r\n' });
+    const out = freshPath('world');
+    const io = captureOutput();
     const code = await runCli(['import', 'lastfm', '--path', dir, '--out', out, '--quiet']);
     vi.restoreAllMocks();
-    expect(code, stderr).toBe(0);
-    expect(stdout).toContain('imported lastfm (hetrec-2011)');
-    expect(stdout).toContain('2011-05-01T00:00:00Z .. 2011-05-01T00:00:00Z');
-    expect(stdout).toContain('formats jsonl, parquet');
+    expect(code, io.err()).toBe(0);
+    expect(io.out()).toContain('imported lastfm (hetrec-2011)');
+    expect(io.out()).toContain('2011-05-01T00:00:00Z .. 2011-05-01T00:00:00Z');
+    expect(io.out()).toContain('formats jsonl, parquet');
   });
 
   it('shows help for each import command', async () => {
     for (const dataset of ['movielens', 'lastfm']) {
-      capture();
+      const io = captureOutput();
       const code = await runCli(['import', dataset, '--help']);
       vi.restoreAllMocks();
       expect(code).toBe(0);
-      expect(stdout).toContain(`Usage: foryou import ${dataset} [options]`);
-      expect(stdout).toContain('--path');
-      expect(stdout).toContain('--format <list>');
+      expect(io.out()).toContain(`Usage: foryou import ${dataset} [options]`);
+      expect(io.out()).toContain('--path');
+      expect(io.out()).toContain('--format <list>');
     }
   });
 
@@ -169,27 +148,19 @@ describe('foryou import (CLI)', () => {
     [['--format', 'csv'], 64, 'error FY_INVALID_ARGUMENT: --format expects a comma-separated list of jsonl'],
     [['--path', join(tmpdir(), 'foryou-nowhere')], 66, 'error FY_DATASET_NOT_FOUND:'],
   ])('fails with an exit code and a message for %o', async (args, exitCode, message) => {
-    const dir = fixture({ 'u.data': '1\t10\t4\t881250949\n' });
-    capture();
-    const code = await runCli([
-      'import',
-      'movielens',
-      '--path',
-      dir,
-      '--out',
-      tempOut('foryou-cli-'),
-      ...args,
-    ]);
+    const dir = folderWith({ 'u.data': '1\t10\t4\t881250949\n' });
+    const io = captureOutput();
+    const code = await runCli(['import', 'movielens', '--path', dir, '--out', freshPath('world'), ...args]);
     vi.restoreAllMocks();
     expect(code).toBe(exitCode);
-    expect(stderr).toContain(message);
+    expect(io.err()).toContain(message);
   });
 
   it('reports a missing required option as a usage error', async () => {
-    capture();
+    const io = captureOutput();
     const code = await runCli(['import', 'lastfm', '--path', '.']);
     vi.restoreAllMocks();
     expect(code).toBe(64);
-    expect(stderr).toContain("required option '--out <dir>' not specified");
+    expect(io.err()).toContain("required option '--out <dir>' not specified");
   });
 });
