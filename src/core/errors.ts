@@ -52,6 +52,30 @@ export const ERROR_CATALOGUE = {
     summary: 'A file or storage operation failed.',
     hint: 'The cause names the path and the system error; check permissions and free disk space.',
   },
+  FY_LOG_OFFSET_OUT_OF_RANGE: {
+    status: 416,
+    exitCode: 65,
+    summary: 'A read asked for an offset the log no longer holds (removed by retention) or never will.',
+    hint: 'Read from the topic start given by `foryou log stats`, or replay from a time instead of an offset.',
+  },
+  FY_LOG_CORRUPT: {
+    status: 500,
+    exitCode: 74,
+    summary: 'A sealed log segment failed its checksum: data on disk changed after it was written.',
+    hint: 'The message names the segment and position; restore it from a replica or backup, or truncate the topic there.',
+  },
+  FY_LOG_LOCKED: {
+    status: 503,
+    exitCode: 75,
+    summary: 'Another process holds the embedded event log open for writing.',
+    hint: 'Stop the other writer (its pid is in the message), or remove a stale lock file if that process is gone.',
+  },
+  FY_LOG_UNAVAILABLE: {
+    status: 503,
+    exitCode: 69,
+    summary: 'The event log backend (NATS JetStream) cannot be reached or refused the operation.',
+    hint: 'Check that the server at the configured log URL is running with JetStream enabled.',
+  },
   FY_INTERNAL: {
     status: 500,
     exitCode: 70,
