@@ -23,7 +23,10 @@ function records(prefix: string, n: number, start = 0): AppendInput[] {
   }));
 }
 
-async function withLog(makeStorage: () => Promise<LogStorage>, fn: (log: EventLog, storage: LogStorage) => Promise<void>) {
+async function withLog(
+  makeStorage: () => Promise<LogStorage>,
+  fn: (log: EventLog, storage: LogStorage) => Promise<void>,
+) {
   const storage = await makeStorage();
   const log = await storage.open();
   try {
@@ -54,7 +57,9 @@ export function describeEventLogConformance(adapter: string, makeStorage: () => 
     it('reads from any offset, honours maxRecords and maxBytes, and returns nothing at the end', async () => {
       await withLog(makeStorage, async (log) => {
         await log.append('events', records('r', 50));
-        expect((await log.read('events', 17, { maxRecords: 5 })).map((r) => r.offset)).toEqual([17, 18, 19, 20, 21]);
+        expect((await log.read('events', 17, { maxRecords: 5 })).map((r) => r.offset)).toEqual([
+          17, 18, 19, 20, 21,
+        ]);
         const bySize = await log.read('events', 0, { maxBytes: 100 });
         expect(bySize.length).toBeGreaterThanOrEqual(1);
         expect(bySize.length).toBeLessThan(50);
@@ -91,7 +96,8 @@ export function describeEventLogConformance(adapter: string, makeStorage: () => 
         await log.append('events', records('t', 3, 3));
         const after = Date.now();
         const all = await log.read('events', 0);
-        for (let k = 1; k < all.length; k++) expect(all[k]!.timestampMs).toBeGreaterThanOrEqual(all[k - 1]!.timestampMs);
+        for (let k = 1; k < all.length; k++)
+          expect(all[k]!.timestampMs).toBeGreaterThanOrEqual(all[k - 1]!.timestampMs);
         expect(all[0]!.timestampMs).toBeGreaterThanOrEqual(before - 1000);
         expect(all.at(-1)!.timestampMs).toBeLessThanOrEqual(after + 1000);
         expect(await log.offsetForTime('events', 0)).toBe(0);
@@ -142,10 +148,16 @@ export function describeEventLogConformance(adapter: string, makeStorage: () => 
 
     it('serialises concurrent appends into one dense order', async () => {
       await withLog(makeStorage, async (log) => {
-        const results = await Promise.all(Array.from({ length: 40 }, (_, k) => log.append('events', records(`c${k}`, 5))));
-        const offsets = results.flat().map((r) => r.offset).sort((a, b) => a - b);
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, k) => log.append('events', records(`c${k}`, 5))),
+        );
+        const offsets = results
+          .flat()
+          .map((r) => r.offset)
+          .sort((a, b) => a - b);
         expect(offsets).toEqual(Array.from({ length: 200 }, (_, k) => k));
-        for (const batch of results) for (let k = 1; k < batch.length; k++) expect(batch[k]!.offset).toBe(batch[k - 1]!.offset + 1);
+        for (const batch of results)
+          for (let k = 1; k < batch.length; k++) expect(batch[k]!.offset).toBe(batch[k - 1]!.offset + 1);
       });
     });
 
@@ -173,7 +185,9 @@ export function describeEventLogConformance(adapter: string, makeStorage: () => 
         const reopened = await storage.open();
         try {
           expect(await reopened.bounds('events')).toEqual({ start: 0, end: 20 });
-          expect((await reopened.read('events', 0)).map((r) => r.id)).toEqual(records('s', 20).map((r) => r.id));
+          expect((await reopened.read('events', 0)).map((r) => r.id)).toEqual(
+            records('s', 20).map((r) => r.id),
+          );
           expect(await reopened.committed('events', 'lake')).toBe(12);
           expect(await reopened.append('events', records('s', 2, 19))).toEqual([
             { offset: 19, duplicate: true },
