@@ -24,7 +24,17 @@ describe('loadConfig', () => {
       seed: 42,
       logLevel: 'info',
       http: { host: '127.0.0.1', port: 8080 },
-      log: { url: 'file://.foryou/log' },
+      log: {
+        url: 'file://.foryou/log',
+        fsync: 'always',
+        fsyncIntervalMs: 100,
+        segmentBytes: 64 * 1024 * 1024,
+        dedupWindow: 1_000_000,
+        retentionBytes: 0,
+        retentionHours: 0,
+      },
+      ingest: { maxBodyBytes: 16 * 1024 * 1024, maxBatchEvents: 10_000 },
+      lake: { dir: '.foryou/lake' },
       store: { url: 'lmdb://.foryou/store' },
     });
   });

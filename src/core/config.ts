@@ -12,6 +12,12 @@ function adapterUrl(what: string, schemes: readonly string[]) {
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
+
+const positiveInt = z
+  .number({ error: 'must be a number' })
+  .int({ error: 'must be a whole number' })
+  .positive({ error: 'must be > 0' });
 
 export const ConfigSchema = z.strictObject({
   /** Where embedded stores, the lake and artifacts live unless their own URLs say otherwise. */
@@ -31,7 +37,32 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   log: z
-    .strictObject({ url: adapterUrl('the event log URL', ['file', 'nats']).default('file://.foryou/log') })
+    .strictObject({
+      url: adapterUrl('the event log URL', ['file', 'nats']).default('file://.foryou/log'),
+      /** Embedded log only: when appends are acknowledged (see docs/event-log.md). */
+      fsync: z
+        .enum(FSYNC_POLICIES, { error: `must be one of ${FSYNC_POLICIES.join(', ')}` })
+        .default('always'),
+      fsyncIntervalMs: positiveInt.default(100),
+      segmentBytes: positiveInt.min(4096, { error: 'must be at least 4096' }).default(64 * 1024 * 1024),
+      /** Newest ids per topic remembered for duplicate detection (embedded); JetStream uses a time window. */
+      dedupWindow: positiveInt.default(1_000_000),
+      /** Drop the oldest data past this many bytes per topic; 0 keeps everything. */
+      retentionBytes: z.number().int().min(0).default(0),
+      /** Drop data older than this many hours; 0 keeps everything. */
+      retentionHours: z.number().min(0).default(0),
+    })
+    .prefault({}),
+  ingest: z
+    .strictObject({
+      /** Largest request body accepted by POST /v1/events, /v1/items and /v1/users. */
+      maxBodyBytes: positiveInt.default(16 * 1024 * 1024),
+      /** Most records in one request. */
+      maxBatchEvents: positiveInt.default(10_000),
+    })
+    .prefault({}),
+  lake: z
+    .strictObject({ dir: z.string().min(1, { error: 'must not be empty' }).default('.foryou/lake') })
     .prefault({}),
   store: z
     .strictObject({
@@ -53,7 +84,12 @@ export const CONFIG_ENV_VARS: Readonly<Record<string, { key: string; kind: EnvKi
   FORYOU_HTTP_HOST: { key: 'http.host', kind: 'string' },
   FORYOU_HTTP_PORT: { key: 'http.port', kind: 'int' },
   FORYOU_LOG_URL: { key: 'log.url', kind: 'string' },
+  FORYOU_LOG_FSYNC: { key: 'log.fsync', kind: 'string' },
+  FORYOU_LOG_RETENTION_HOURS: { key: 'log.retentionHours', kind: 'int' },
   FORYOU_STORE_URL: { key: 'store.url', kind: 'string' },
+  FORYOU_INGEST_MAX_BODY_BYTES: { key: 'ingest.maxBodyBytes', kind: 'int' },
+  FORYOU_INGEST_MAX_BATCH_EVENTS: { key: 'ingest.maxBatchEvents', kind: 'int' },
+  FORYOU_LAKE_DIR: { key: 'lake.dir', kind: 'string' },
 };
 
 /** Names the config file; read by `loadConfig`, not a config key itself. */
