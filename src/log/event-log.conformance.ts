@@ -213,6 +213,8 @@ export function describeEventLogConformance(adapter: string, makeStorage: () => 
         await refused(log.append('events', [{ id: '', payload: new Uint8Array(1) }]));
         await refused(log.commit('events', 'no spaces', 0));
         await refused(log.read('events', -1));
+        await log.append('events', records('a', 2));
+        await refused(log.commit('events', 'lake', 3));
       });
     });
 

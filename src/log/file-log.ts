@@ -149,7 +149,11 @@ export class FileEventLog implements EventLog {
         'FY_INVALID_ARGUMENT',
         `a committed offset must be a whole number >= 0, got ${offset}`,
       );
-    await (await this.topic(topic)).consumers.set(consumer, offset);
+    const log = await this.topic(topic);
+    const { end } = await log.bounds();
+    if (offset > end)
+      throw new ForyouError('FY_INVALID_ARGUMENT', `cannot commit offset ${offset} for ${consumer}: topic ${topic} ends at ${end}`);
+    await log.consumers.set(consumer, offset);
   }
 
   async committed(topic: string, consumer: string): Promise<number | null> {
