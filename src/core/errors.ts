@@ -76,11 +76,66 @@ export const ERROR_CATALOGUE = {
     summary: 'The event log backend (NATS JetStream) cannot be reached or refused the operation.',
     hint: 'Check that the server at the configured log URL is running with JetStream enabled.',
   },
+  FY_LAKE_LOCKED: {
+    status: 503,
+    exitCode: 75,
+    summary: 'Another process is writing to the lake (a lake writer or a compaction).',
+    hint: 'Stop the other process (its pid is in the message); a running `foryou lake write --follow` compacts on its own.',
+  },
+  FY_LAKE_CORRUPT: {
+    status: 500,
+    exitCode: 74,
+    summary: 'The lake manifest cannot be read, or names data the lake folder does not hold.',
+    hint: 'The message names the file; restore the lake folder from a backup, or delete it and rebuild it from the log.',
+  },
   FY_INTERNAL: {
     status: 500,
     exitCode: 70,
     summary: 'An invariant inside Foryou was broken; this is a bug.',
     hint: 'Please report it with the command you ran and the message.',
+  },
+  FY_BODY_MALFORMED: {
+    status: 400,
+    exitCode: 65,
+    summary: 'A request body is not UTF-8, not JSON or NDJSON, not an array of records, or empty.',
+    hint: 'Send a non-empty JSON array (application/json) or one JSON object per line (application/x-ndjson); see docs/ingest.md.',
+  },
+  FY_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    exitCode: 65,
+    summary: 'A request body is over the byte limit, or a batch holds more records than allowed.',
+    hint: 'Split the batch; the limits are ingest.maxBodyBytes and ingest.maxBatchEvents (docs/config.md).',
+  },
+  FY_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    exitCode: 65,
+    summary: 'A request body has a content type the endpoint does not read.',
+    hint: 'Set Content-Type to one of the types the message lists (application/json or application/x-ndjson for ingest).',
+  },
+  FY_BATCH_PARTLY_REJECTED: {
+    status: 422,
+    exitCode: 65,
+    summary: 'Some records of a batch failed validation; the valid ones were accepted and stored.',
+    hint: 'Fix the records listed with their index and reason, and re-send only those (re-sending the others is harmless: they are duplicates).',
+  },
+  FY_ROUTE_NOT_FOUND: {
+    status: 404,
+    exitCode: 69,
+    summary: 'No endpoint answers this method and path.',
+    hint: 'Check the method and path against docs/ingest.md (POST /v1/events, /v1/items, /v1/users; GET /healthz).',
+  },
+  FY_SERVER_UNREACHABLE: {
+    status: 503,
+    exitCode: 69,
+    summary: 'A Foryou server could not be reached, or kept failing after retries.',
+    hint: 'Check that `foryou serve` is running at the URL given (--url) and that its log is healthy.',
+  },
+  FY_STORE_UNAVAILABLE: {
+    status: 503,
+    exitCode: 69,
+    summary:
+      'The online key-value store (Redis, or a closed store) cannot be reached or refused the operation.',
+    hint: 'Check that the server at store.url (FORYOU_STORE_URL) is running and reachable; the cause has the driver error.',
   },
 } as const satisfies Record<string, { status: number; exitCode: number; summary: string; hint: string }>;
 
