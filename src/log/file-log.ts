@@ -152,7 +152,10 @@ export class FileEventLog implements EventLog {
     const log = await this.topic(topic);
     const { end } = await log.bounds();
     if (offset > end)
-      throw new ForyouError('FY_INVALID_ARGUMENT', `cannot commit offset ${offset} for ${consumer}: topic ${topic} ends at ${end}`);
+      throw new ForyouError(
+        'FY_INVALID_ARGUMENT',
+        `cannot commit offset ${offset} for ${consumer}: topic ${topic} ends at ${end}`,
+      );
     await log.consumers.set(consumer, offset);
   }
 

@@ -185,7 +185,7 @@ export class FileTopic {
     }
     const results: AppendResult[] = new Array(inputs.length);
     const now = Date.now();
-    const timestampMs = now > this.lastTimestampMs ? now : this.lastTimestampMs;
+    const timestampMs = Math.max(now, this.lastTimestampMs);
     this.lastTimestampMs = timestampMs;
     for (let k = 0; k < inputs.length; k++) {
       const { id, payload } = inputs[k]!;
