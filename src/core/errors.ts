@@ -88,6 +88,18 @@ export const ERROR_CATALOGUE = {
     summary: 'The lake manifest cannot be read, or names data the lake folder does not hold.',
     hint: 'The message names the file; restore the lake folder from a backup, or delete it and rebuild it from the log.',
   },
+  FY_FEATURE_UNKNOWN: {
+    status: 404,
+    exitCode: 65,
+    summary: 'A feature view, feature or feature service name is not defined.',
+    hint: 'Run `foryou features list` to see the defined views and services; the message lists them too.',
+  },
+  FY_FEATURE_INCOMPATIBLE: {
+    status: 409,
+    exitCode: 65,
+    summary: 'A feature view changed without a version bump, or its version went backwards.',
+    hint: "Increase the view's version: stored rows and their packed layout belong to one version.",
+  },
   FY_INTERNAL: {
     status: 500,
     exitCode: 70,

@@ -7,6 +7,7 @@ import { defineView, type FeatureViewDef } from './definition.js';
 import { div, eventType, field } from './expr.js';
 import { featureRowsSql } from './sql.js';
 import { StreamingAggregator } from './streaming.js';
+import { createSourceTables } from './testing.js';
 
 const views: FeatureViewDef[] = [
   defineView({
@@ -128,26 +129,7 @@ describe('streaming and SQL engines', () => {
     }
 
     await withDuckDb(async (db) => {
-      const values = events
-        .map((e, off) => {
-          const r = e as Record<string, unknown>;
-          const sql = (v: unknown) =>
-            v === undefined || v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v}'`;
-          return `(${off}, epoch_ms(${e.ts}), ${sql(e.type)}, ${sql(e.user_id)}, ${sql(r.item_id)}, ${sql(r.watch_ms)}, ${sql(r.duration_ms)})`;
-        })
-        .join(',\n');
-      await db.run(`CREATE TABLE events AS SELECT log_offset, ts, type, user_id, item_id, CAST(NULL AS VARCHAR) AS creator_id,
-          CAST(NULL AS VARCHAR) AS request_id, CAST(NULL AS VARCHAR) AS query, CAST(NULL AS INTEGER) AS position,
-          watch_ms::INTEGER AS watch_ms, duration_ms::INTEGER AS duration_ms, CAST(NULL AS DOUBLE) AS value, CAST(NULL AS INTEGER) AS count
-        FROM (VALUES ${values}) AS t(log_offset, ts, type, user_id, item_id, watch_ms, duration_ms)`);
-      await db.run(
-        `CREATE TABLE items AS SELECT * FROM (VALUES ${items
-          .map(
-            (i) =>
-              `('${i.item_id}', '${i.creator_id}', 'en', 15000, [${i.hashtags.map((t) => `'${t}'`).join(', ')}])`,
-          )
-          .join(', ')}) AS t(item_id, creator_id, language, duration_ms, hashtags)`,
-      );
+      await createSourceTables(db, events, items);
       let compared = 0;
       for (const view of views) {
         const result = await db.runAndReadAll(featureRowsSql(view));

@@ -1,0 +1,123 @@
+import { type Clock, systemClock } from '../core/clock.js';
+import type { KeyValueStore, PutEntry } from '../store/port.js';
+import { decodeNumericInto, decodeRow, encodeRow } from './codec.js';
+import type { FeatureViewDef } from './definition.js';
+import type { Scalar } from './expr.js';
+import { type FeatureRegistry, onlineKey } from './registry.js';
+import type { FeatureRow } from './row.js';
+
+export interface OnlineFeatures {
+  /** Numeric feature names (`view__feature`), the columns of `values`. */
+  names: string[];
+  /** keys.length x names.length, row-major; NaN where a value is null, missing, or past its view's TTL. */
+  values: Float64Array;
+  listNames: string[];
+  /** Per key, per list feature (only when asked for). */
+  lists: Scalar[][][] | null;
+  /** keys.length x views: the event time of each stored row, NaN when absent or expired. */
+  eventTs: Float64Array;
+  /** Rows found and rows dropped for their TTL, over all keys and views. */
+  found: number;
+  expired: number;
+}
+
+export interface OnlineReadOptions {
+  /** Decode last_n lists too (numeric only by default: ranking reads numbers). */
+  lists?: boolean;
+}
+
+/**
+ * Reads and writes feature rows in the online store: one `getMany` per request for every key and view of a
+ * service, TTL enforced on read (a row older than its view's TTL by event time is absent), numbers decoded
+ * once straight into a matrix.
+ */
+export class OnlineFeatureStore {
+  constructor(
+    readonly registry: FeatureRegistry,
+    readonly store: KeyValueStore,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  async getOnlineFeatures(
+    serviceName: string,
+    keys: readonly string[],
+    options: OnlineReadOptions = {},
+  ): Promise<OnlineFeatures> {
+    const service = this.registry.resolve(serviceName);
+    const views = service.views;
+    const storeKeys = new Array<string>(keys.length * views.length);
+    for (let v = 0; v < views.length; v++)
+      for (let k = 0; k < keys.length; k++)
+        storeKeys[v * keys.length + k] = onlineKey(views[v]!.view, keys[k]!);
+    const raw = await this.store.getMany(storeKeys);
+    const now = this.clock.now();
+    const width = service.numericNames.length;
+    const values = new Float64Array(keys.length * width).fill(Number.NaN);
+    const eventTs = new Float64Array(keys.length * views.length).fill(Number.NaN);
+    const lists: Scalar[][][] | null = options.lists ? keys.map(() => []) : null;
+    let found = 0;
+    let expired = 0;
+    let column = 0;
+    let listColumn = 0;
+    let scratch = new Float64Array(0);
+    for (let v = 0; v < views.length; v++) {
+      const { view, numeric, lists: listIdx } = views[v]!;
+      const stored = view.features.filter((f) => f.kind !== 'last_n').length;
+      if (scratch.length < stored) scratch = new Float64Array(stored);
+      const contiguous = numeric.length === stored;
+      for (let k = 0; k < keys.length; k++) {
+        const bytes = raw[v * keys.length + k];
+        if (!bytes) continue;
+        found++;
+        const at = k * width + column;
+        // The common case (a service reads whole views) decodes straight into the output matrix.
+        const ts = contiguous
+          ? decodeNumericInto(bytes, values, at, stored)
+          : decodeNumericInto(bytes, scratch, 0, stored);
+        if (now - ts > view.ttlMs) {
+          expired++;
+          if (contiguous) values.fill(Number.NaN, at, at + stored);
+          continue;
+        }
+        if (!contiguous) for (let i = 0; i < numeric.length; i++) values[at + i] = scratch[numeric[i]!]!;
+        eventTs[k * views.length + v] = ts;
+        if (lists && listIdx.length > 0) {
+          const row = decodeRow(bytes);
+          for (const i of listIdx) lists[k]![listColumn + listIdx.indexOf(i)] = row.lists[i] ?? [];
+        }
+      }
+      column += numeric.length;
+      listColumn += listIdx.length;
+    }
+    return {
+      names: service.numericNames,
+      values,
+      listNames: service.listNames,
+      lists,
+      eventTs,
+      found,
+      expired,
+    };
+  }
+
+  /** Stores rows, each with a native expiry at its event time plus the view's TTL. */
+  async writeRows(rows: readonly { view: FeatureViewDef; key: string; row: FeatureRow }[]): Promise<number> {
+    const now = this.clock.now();
+    const entries: PutEntry[] = [];
+    for (const { view, key, row } of rows) {
+      const ttlMs = Math.round(row.eventTs + view.ttlMs - now);
+      if (ttlMs < 1) continue;
+      entries.push({ key: onlineKey(view, key), value: encodeRow(row), ttlMs });
+    }
+    if (entries.length > 0) await this.store.putMany(entries);
+    return entries.length;
+  }
+
+  /** The stored row of one entity in one view (debugging, the consistency check), TTL applied. */
+  async readRow(view: FeatureViewDef, key: string): Promise<FeatureRow | null> {
+    const bytes = await this.store.get(onlineKey(view, key));
+    if (!bytes) return null;
+    const row = decodeRow(bytes);
+    return this.clock.now() - row.eventTs > view.ttlMs ? null : row;
+  }
+}
