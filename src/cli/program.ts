@@ -3,6 +3,10 @@ import { type Config, loadConfig } from '../core/config.js';
 import { ForyouError } from '../core/errors.js';
 import type { WorldFormat } from '../io/world-folder.js';
 import { registerImportCommands } from './commands/import.js';
+import { registerLakeCommands } from './commands/lake.js';
+import { registerLogCommands } from './commands/log.js';
+import { registerReplayCommand } from './commands/replay.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerSimCommands } from './commands/sim.js';
 
 /** Exit code for a usage mistake (sysexits EX_USAGE), also used by FY_INVALID_ARGUMENT. */
@@ -34,6 +38,10 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     });
   registerSimCommands(program);
   registerImportCommands(program);
+  registerLakeCommands(program);
+  registerReplayCommand(program);
+  registerServeCommand(program);
+  registerLogCommands(program);
   return program;
 }
 

@@ -157,7 +157,9 @@ describe('streaming and SQL engines', () => {
           });
           view.features
             .filter((f) => f.kind === 'last_n')
-            .forEach((f, k) => expect(row[f.name], f.name).toEqual(want[numeric.length + k]));
+            .forEach((f, k) => {
+              expect(row[f.name], f.name).toEqual(want[numeric.length + k]);
+            });
           compared++;
         }
       }

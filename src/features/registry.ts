@@ -107,8 +107,8 @@ export class FeatureRegistry {
       const numeric = view.features.filter((f) => f.kind !== 'last_n');
       const lists = view.features.filter((f) => f.kind === 'last_n');
       if (featureName === undefined) {
-        numeric.forEach((_, i) => entry.numeric.add(i));
-        lists.forEach((_, i) => entry.lists.add(i));
+        for (let i = 0; i < numeric.length; i++) entry.numeric.add(i);
+        for (let i = 0; i < lists.length; i++) entry.lists.add(i);
         continue;
       }
       const n = numeric.findIndex((f) => f.name === featureName);

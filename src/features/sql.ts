@@ -66,7 +66,7 @@ function frames(tiles: number, tile: string) {
   return { prev, run };
 }
 
-function aggregationSql(view: FeatureViewDef, a: AggregationDef, index: number): AggSql {
+function aggregationSql(a: AggregationDef, index: number): AggSql {
   const { tileMs } = WINDOWS[a.window];
   const n = tilesIn(a.window);
   const tile = `tile_${a.window}`;
@@ -159,7 +159,7 @@ export function featureRowsSql(view: FeatureViewDef, options: { where?: string }
   const names: string[] = [];
   view.features.forEach((f, index) => {
     if (f.kind === 'ratio') return;
-    parts.push(aggregationSql(view, f, index));
+    parts.push(aggregationSql(f, index));
     names.push(f.name);
   });
   const inputs = parts.flatMap((p) => p.inputs);
