@@ -18,3 +18,26 @@ describe('DedupWindow', () => {
     expect(window.get('id-199000')).toBe(199_000);
   });
 });
+
+describe('DedupWindow against a Map reference', () => {
+  it('answers exactly like a map of the newest ids, through many evictions and re-insertions', () => {
+    const capacity = 257;
+    const window = new DedupWindow(capacity);
+    const reference = new Map<string, number>();
+    const order: string[] = [];
+    let offset = 0;
+    let state = 12345;
+    for (let step = 0; step < 50_000; step++) {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      const id = `id-${state % 2000}`;
+      const want = reference.get(id);
+      expect(window.get(id)).toBe(want);
+      if (want !== undefined) continue;
+      window.add(id, offset);
+      reference.set(id, offset++);
+      order.push(id);
+      if (order.length > capacity) reference.delete(order.shift()!);
+      expect(window.size).toBe(reference.size);
+    }
+  });
+});
