@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 
 export interface Progress {
   update(value: number, payload?: Record<string, string | number>): void;
+  setTotal(total: number): void;
   stop(): void;
 }
 
@@ -21,7 +22,7 @@ export interface ProgressOptions {
 
 /** A progress bar on stderr; on a non-terminal it prints a plain line every few seconds instead. */
 export function startProgress(options: ProgressOptions): Progress {
-  if (options.quiet) return { update: () => {}, stop: () => {} };
+  if (options.quiet) return { update: () => {}, setTotal: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
     {
       format: `${options.label} [{bar}] {percentage}% | {value}/{total} ${options.unit ?? ''} | eta {eta_formatted}${options.extra ? ` | ${options.extra}` : ''}`,
@@ -36,6 +37,7 @@ export function startProgress(options: ProgressOptions): Progress {
   bar.start(options.total, 0, options.payload ?? {});
   return {
     update: (value, payload) => bar.update(value, payload ?? {}),
+    setTotal: (total) => bar.setTotal(total),
     stop: () => bar.stop(),
   };
 }

@@ -4,7 +4,6 @@ import { ForyouError } from '../core/errors.js';
 
 /** Committed offsets of a topic's named consumers, one small file each, replaced atomically. */
 export class ConsumerOffsets {
-  private readonly cache = new Map<string, number>();
 
   constructor(private readonly dir: string) {}
 
@@ -12,12 +11,10 @@ export class ConsumerOffsets {
     return join(this.dir, `${consumer}.offset`);
   }
 
+  /** Reads the file every time: another process (a read-only follower) may have committed since. */
   async get(consumer: string): Promise<number | null> {
-    const cached = this.cache.get(consumer);
-    if (cached !== undefined) return cached;
     try {
       const parsed = JSON.parse(await readFile(this.path(consumer), 'utf8')) as { offset: number };
-      this.cache.set(consumer, parsed.offset);
       return parsed.offset;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -39,13 +36,8 @@ export class ConsumerOffsets {
       await handle.close();
     }
     await rename(tmp, this.path(consumer));
-    this.cache.set(consumer, offset);
   }
 
-  /** Forgets cached values so the next `get` reads the files (a read-only opener follows other processes). */
-  refresh(): void {
-    this.cache.clear();
-  }
 
   async all(): Promise<Record<string, number>> {
     let names: string[] = [];

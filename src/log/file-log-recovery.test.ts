@@ -146,6 +146,8 @@ describe('FileEventLog recovery and retention', () => {
     );
     await writer.commit('events', 'lake', 7);
     expect(await reader.committed('events', 'lake')).toBe(7);
+    await reader.commit('events', 'features', 9);
+    expect(await writer.committed('events', 'features')).toBe(9);
     await expect(reader.append('events', records('x', 1))).rejects.toThrow('read-only');
     await reader.close();
     await writer.close();

@@ -142,8 +142,8 @@ export class FileEventLog implements EventLog {
 
   async commit(topic: string, consumer: string, offset: number): Promise<void> {
     checkName('consumer', consumer);
-    if (this.options.readOnly)
-      throw new ForyouError('FY_INVALID_ARGUMENT', `the event log in ${this.dir} is open read-only`);
+    // Allowed read-only too: a consumer's offset file is its own, independent of the writer's segments, so
+    // a process following the log (features, lake) records its progress without the writer lock.
     if (!Number.isInteger(offset) || offset < 0)
       throw new ForyouError(
         'FY_INVALID_ARGUMENT',

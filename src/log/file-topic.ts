@@ -392,7 +392,6 @@ export class FileTopic {
       if (size > segment.size) await segment.scanFrom(segment.size, segment.count, size);
     }
     this.visibleEnd = this.segments.at(-1)?.endOffset ?? 0;
-    this.consumers.refresh();
   }
 
   private checkOffset(offset: number): void {
