@@ -4,7 +4,6 @@ import { ForyouError } from '../core/errors.js';
 
 /** Committed offsets of a topic's named consumers, one small file each, replaced atomically. */
 export class ConsumerOffsets {
-
   constructor(private readonly dir: string) {}
 
   private path(consumer: string): string {
@@ -37,7 +36,6 @@ export class ConsumerOffsets {
     }
     await rename(tmp, this.path(consumer));
   }
-
 
   async all(): Promise<Record<string, number>> {
     let names: string[] = [];
