@@ -75,12 +75,23 @@ export function rowEventTs(bytes: Uint8Array): number {
  * fill one matrix for many entities; returns the row's event time.
  */
 export function decodeNumericInto(bytes: Uint8Array, out: Float64Array, at: number, count: number): number {
+  if (bytes.length < HEAD || bytes[0] !== FORMAT) view(bytes);
+  const n = Math.min(count, bytes[2]! | (bytes[3]! << 8));
+  const start = bytes.byteOffset + HEAD;
+  if (LITTLE_ENDIAN && (start & 7) === 0) {
+    // The stored doubles are the row's in-memory layout: one block copy instead of a read per value.
+    const values = new Float64Array(bytes.buffer, start - 8, n + 1);
+    out.set(values.subarray(1), at);
+    for (let k = n; k < count; k++) out[at + k] = Number.NaN;
+    return values[0]!;
+  }
   const dv = view(bytes);
-  const n = Math.min(count, dv.getUint16(2, true));
   for (let k = 0; k < n; k++) out[at + k] = dv.getFloat64(HEAD + k * 8, true);
   for (let k = n; k < count; k++) out[at + k] = Number.NaN;
   return dv.getFloat64(8, true);
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function decodeRow(bytes: Uint8Array): FeatureRow {
   const dv = view(bytes);

@@ -98,7 +98,9 @@ export async function checkConsistency(
       .map((p, i) => `split_part(k, '${KEY_SEPARATOR}', ${i + 1}) AS "${p}"`)
       .join(', ');
     const labels = `(SELECT row_id, ${labelColumns}, ts FROM _served ORDER BY row_id)`;
-    const result = await db.runAndReadAll(historicalSql(labels, service, { featureRows }));
+    const result = await db.runAndReadAll(
+      historicalSql(labels, service, { featureRows, tsIsTimestamp: false, keepOrder: true }),
+    );
     const offline = result.getRowObjectsJson() as Record<string, unknown>[];
     const tolerances = service.views.flatMap(({ view, numeric }) => {
       const defs = view.features.filter((f) => f.kind !== 'last_n');

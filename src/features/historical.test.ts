@@ -55,7 +55,14 @@ async function join(
       .map((l) => (isPair ? `('${l[0]}', '${l[1]}', ${l[2]})` : `('${l[0]}', ${l[1]})`))
       .join(', ');
     const relation = `(SELECT * FROM (VALUES ${values}) AS t(${isPair ? 'user_id, creator_id, ts' : 'user_id, ts'}))`;
-    const result = await db.runAndReadAll(historicalSql(relation, resolved, { featureRows }));
+    const result = await db.runAndReadAll(
+      historicalSql(relation, resolved, {
+        featureRows,
+        tsIsTimestamp: false,
+        keepOrder: true,
+        includeEventTs: true,
+      }),
+    );
     return result.getRowObjectsJson();
   });
 }

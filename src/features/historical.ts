@@ -18,6 +18,12 @@ export interface HistoricalOptions {
    * Views without an entry are computed from the lake on the fly.
    */
   featureRows: Record<string, string>;
+  /** The timestamp column holds TIMESTAMPs (default) rather than epoch milliseconds. */
+  tsIsTimestamp?: boolean;
+  /** Return rows in label order (costs a sort of the whole result; off by default, like Feast). */
+  keepOrder?: boolean;
+  /** Add a `<view>__event_ts` column: the event time of the row each view's values came from. */
+  includeEventTs?: boolean;
 }
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -32,37 +38,43 @@ export function historicalSql(labels: string, service: ResolvedService, options:
   const ts = ident(options.tsColumn ?? 'ts');
   const keys = labelKeyColumns(service);
   const key = keys.map((k) => `CAST(${ident(k)} AS VARCHAR)`).join(` || '${KEY_SEPARATOR}' || `);
-  const ctes = [
-    `labels AS (SELECT *, row_number() OVER () AS _label_row, ${key} AS _key,
-       CASE WHEN typeof(${ts}) LIKE 'TIMESTAMP%' THEN epoch_ms(${ts}::TIMESTAMP) ELSE CAST(${ts} AS BIGINT) END AS _ts FROM ${labels})`,
-  ];
+  const keepOrder = options.keepOrder ?? false;
+  const tsIsTimestamp = options.tsIsTimestamp ?? true;
+  // With one key column and epoch-millisecond times the joins read the label columns as they are; otherwise
+  // the key and the time are computed once per label.
+  const direct = keys.length === 1 && !tsIsTimestamp && !keepOrder;
+  const keyRef = direct ? `labels.${ident(keys[0]!)}` : 'labels._key';
+  const tsRef = direct ? `labels.${ts}` : 'labels._ts';
+  const ctes = direct
+    ? []
+    : [
+        `labels AS (SELECT *,${keepOrder ? ' row_number() OVER () AS _label_row,' : ''} ${keys.length === 1 ? ident(keys[0]!) : key} AS _key, ${
+          tsIsTimestamp ? `epoch_ms(${ts})` : `CAST(${ts} AS BIGINT)`
+        } AS _ts FROM ${labels})`,
+      ];
   const joins: string[] = [];
   const columns: string[] = [];
   service.views.forEach(({ view, numeric, lists }, v) => {
     const rows = options.featureRows[view.name];
     if (!rows) throw new ForyouError('FY_INTERNAL', `no feature rows given for view ${view.name}`);
     const alias = `f${v}`;
-    ctes.push(`${alias}_rows AS (SELECT * FROM ${rows})`);
     joins.push(
-      `ASOF LEFT JOIN ${alias}_rows ${alias} ON ${alias}.entity_key = labels._key AND ${alias}.event_ts <= labels._ts`,
+      `ASOF LEFT JOIN ${rows} ${alias} ON ${alias}.entity_key = ${keyRef} AND ${alias}.event_ts <= ${tsRef}`,
     );
     const numericDefs = view.features.filter((f) => f.kind !== 'last_n');
     const listDefs = view.features.filter((f) => f.kind === 'last_n');
-    const fresh = `labels._ts - ${alias}.event_ts <= ${view.ttlMs}`;
-    for (const i of numeric)
-      columns.push(
-        `CASE WHEN ${fresh} THEN ${alias}.${ident(numericDefs[i]!.name)} END AS ${ident(`${view.name}__${numericDefs[i]!.name}`)}`,
-      );
-    for (const i of lists)
-      columns.push(
-        `CASE WHEN ${fresh} THEN ${alias}.${ident(listDefs[i]!.name)} END AS ${ident(`${view.name}__${listDefs[i]!.name}`)}`,
-      );
-    columns.push(`CASE WHEN ${fresh} THEN ${alias}.event_ts END AS ${ident(`${view.name}__event_ts`)}`);
+    const fresh = `${tsRef} - ${alias}.event_ts <= ${view.ttlMs}`;
+    const column = (name: string) =>
+      `CASE WHEN ${fresh} THEN ${alias}.${ident(name)} END AS ${ident(`${view.name}__${name}`)}`;
+    for (const i of numeric) columns.push(column(numericDefs[i]!.name));
+    for (const i of lists) columns.push(column(listDefs[i]!.name));
+    if (options.includeEventTs)
+      columns.push(`CASE WHEN ${fresh} THEN ${alias}.event_ts END AS ${ident(`${view.name}__event_ts`)}`);
   });
-  return `WITH ${ctes.join(',\n')}
-SELECT labels.* EXCLUDE (_label_row, _key, _ts), ${columns.join(',\n  ')}
-FROM labels ${joins.join('\n')}
-ORDER BY labels._label_row`;
+  const from = direct ? `${labels} AS labels` : 'labels';
+  const own = direct ? 'labels.*' : `labels.* EXCLUDE (${keepOrder ? '_label_row, ' : ''}_key, _ts)`;
+  return `${ctes.length > 0 ? `WITH ${ctes.join(',\n')}\n` : ''}SELECT ${own}, ${columns.join(',\n  ')}
+FROM ${from} ${joins.join('\n')}${keepOrder ? '\nORDER BY labels._label_row' : ''}`;
 }
 
 /** Writes the point-in-time join of `labels` to `outPath` (Parquet or CSV by extension); returns the row count. */
@@ -75,9 +87,13 @@ export async function writeHistoricalFeatures(
 ): Promise<number> {
   const format = outPath.endsWith('.csv') ? 'csv, HEADER true' : 'parquet, COMPRESSION zstd';
   try {
-    const result = await db.run(
-      `COPY (${historicalSql(labels, service, options)}) TO ${sqlString(outPath)} (FORMAT ${format})`,
+    const ts = options.tsColumn ?? 'ts';
+    const described = await db.runAndReadAll(
+      `SELECT column_type FROM (DESCRIBE SELECT ${ident(ts)} FROM ${labels})`,
     );
+    const tsIsTimestamp = String(described.getRows()[0]?.[0] ?? '').startsWith('TIMESTAMP');
+    const sql = historicalSql(labels, service, { ...options, tsIsTimestamp });
+    const result = await db.run(`COPY (${sql}) TO ${sqlString(outPath)} (FORMAT ${format})`);
     return Number(result.rowsChanged);
   } catch (cause) {
     const message = (cause as Error).message.split('\n')[0] ?? '';

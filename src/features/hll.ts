@@ -28,13 +28,16 @@ export function hllAdd(regs: Uint8Array, base: number, precision: number, value:
   if (rank > regs[base + index]!) regs[base + index] = rank;
 }
 
+/** 2^-r for every possible register value (ranks stay below 34). */
+const INVERSE_POWERS = Float64Array.from({ length: 64 }, (_, r) => 2 ** -r);
+
 /** Estimates the distinct count of merged registers (`merged` holds the element-wise max). */
 export function hllEstimate(merged: Uint8Array, precision: number): number {
   const m = 1 << precision;
   let sum = 0;
   let zeros = 0;
   for (let i = 0; i < m; i++) {
-    sum += 2 ** -merged[i]!;
+    sum += INVERSE_POWERS[merged[i]!]!;
     if (merged[i] === 0) zeros++;
   }
   const alpha = m === 16 ? 0.673 : m === 32 ? 0.697 : m === 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);

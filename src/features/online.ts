@@ -49,46 +49,47 @@ export class OnlineFeatureStore {
     for (let v = 0; v < views.length; v++)
       for (let k = 0; k < keys.length; k++)
         storeKeys[v * keys.length + k] = onlineKey(views[v]!.view, keys[k]!);
-    const raw = await this.store.getMany(storeKeys);
     const now = this.clock.now();
     const width = service.numericNames.length;
     const values = new Float64Array(keys.length * width).fill(Number.NaN);
     const eventTs = new Float64Array(keys.length * views.length).fill(Number.NaN);
     const lists: Scalar[][][] | null = options.lists ? keys.map(() => []) : null;
-    let found = 0;
+    // Where each view's columns start, and whether the service reads the whole view (then its values are
+    // decoded straight into the output matrix).
+    const plan = views.map(({ view, numeric, lists: listIdx }, v) => ({
+      view,
+      numeric,
+      listIdx,
+      stored: view.features.filter((f) => f.kind !== 'last_n').length,
+      column: views.slice(0, v).reduce((sum, e) => sum + e.numeric.length, 0),
+      listColumn: views.slice(0, v).reduce((sum, e) => sum + e.lists.length, 0),
+    }));
+    const scratch = new Float64Array(Math.max(0, ...plan.map((p) => p.stored)));
     let expired = 0;
-    let column = 0;
-    let listColumn = 0;
-    let scratch = new Float64Array(0);
-    for (let v = 0; v < views.length; v++) {
-      const { view, numeric, lists: listIdx } = views[v]!;
-      const stored = view.features.filter((f) => f.kind !== 'last_n').length;
-      if (scratch.length < stored) scratch = new Float64Array(stored);
-      const contiguous = numeric.length === stored;
-      for (let k = 0; k < keys.length; k++) {
-        const bytes = raw[v * keys.length + k];
-        if (!bytes) continue;
-        found++;
-        const at = k * width + column;
-        // The common case (a service reads whole views) decodes straight into the output matrix.
-        const ts = contiguous
-          ? decodeNumericInto(bytes, values, at, stored)
-          : decodeNumericInto(bytes, scratch, 0, stored);
-        if (now - ts > view.ttlMs) {
-          expired++;
-          if (contiguous) values.fill(Number.NaN, at, at + stored);
-          continue;
-        }
-        if (!contiguous) for (let i = 0; i < numeric.length; i++) values[at + i] = scratch[numeric[i]!]!;
-        eventTs[k * views.length + v] = ts;
-        if (lists && listIdx.length > 0) {
-          const row = decodeRow(bytes);
-          for (const i of listIdx) lists[k]![listColumn + listIdx.indexOf(i)] = row.lists[i] ?? [];
-        }
+    // Decoded inside the store's read (zero copy): the bytes are only valid during the callback.
+    const found = await this.store.visitMany(storeKeys, (index, bytes) => {
+      const v = Math.floor(index / keys.length);
+      const k = index - v * keys.length;
+      const p = plan[v]!;
+      const at = k * width + p.column;
+      const contiguous = p.numeric.length === p.stored;
+      const ts = contiguous
+        ? decodeNumericInto(bytes, values, at, p.stored)
+        : decodeNumericInto(bytes, scratch, 0, p.stored);
+      if (now - ts > p.view.ttlMs) {
+        expired++;
+        if (contiguous) values.fill(Number.NaN, at, at + p.stored);
+        return;
       }
-      column += numeric.length;
-      listColumn += listIdx.length;
-    }
+      if (!contiguous) for (let i = 0; i < p.numeric.length; i++) values[at + i] = scratch[p.numeric[i]!]!;
+      eventTs[k * views.length + v] = ts;
+      if (lists && p.listIdx.length > 0) {
+        const row = decodeRow(bytes);
+        p.listIdx.forEach((i, j) => {
+          lists[k]![p.listColumn + j] = row.lists[i] ?? [];
+        });
+      }
+    });
     return {
       names: service.numericNames,
       values,

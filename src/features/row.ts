@@ -33,23 +33,48 @@ export function assembleRow(
   aggregated: (Scalar | Scalar[])[],
   eventTs: number,
 ): FeatureRow {
-  const byName = new Map<string, Scalar | Scalar[]>();
-  const values: (number | null)[] = [];
+  const plan = planOf(view);
+  const values: (number | null)[] = new Array(plan.numeric.length);
   const lists: Scalar[][] = [];
+  for (let i = 0; i < plan.numeric.length; i++) {
+    const p = plan.numeric[i]!;
+    if (p.aggregation >= 0) values[i] = aggregated[p.aggregation] as number | null;
+    else {
+      const a = values[p.numerator]!;
+      const b = values[p.denominator]!;
+      values[i] = a !== null && b !== null && b !== 0 ? a / b : null;
+    }
+  }
+  for (const at of plan.lists) lists.push(aggregated[at] as Scalar[]);
+  return { eventTs, values, lists };
+}
+
+interface RowPlan {
+  /** Per numeric column: the aggregation it reads, or (-1 and) the numeric columns of a ratio. */
+  numeric: { aggregation: number; numerator: number; denominator: number }[];
+  lists: number[];
+}
+
+const plans = new WeakMap<FeatureViewDef, RowPlan>();
+
+/** Where each row column comes from, worked out once per view (rows are assembled in hot loops). */
+function planOf(view: FeatureViewDef): RowPlan {
+  let plan = plans.get(view);
+  if (plan) return plan;
+  const numericNames = view.features.filter((f) => f.kind !== 'last_n').map((f) => f.name);
+  const built: RowPlan = { numeric: [], lists: [] };
   let k = 0;
   for (const f of view.features) {
-    if (f.kind === 'ratio') {
-      const a = byName.get(f.numerator);
-      const b = byName.get(f.denominator);
-      const v = typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : null;
-      byName.set(f.name, v);
-      values.push(v);
-      continue;
-    }
-    const v = aggregated[k++]!;
-    byName.set(f.name, v);
-    if (f.kind === 'last_n') lists.push(v as Scalar[]);
-    else values.push(v as number | null);
+    if (f.kind === 'ratio')
+      built.numeric.push({
+        aggregation: -1,
+        numerator: numericNames.indexOf(f.numerator),
+        denominator: numericNames.indexOf(f.denominator),
+      });
+    else if (f.kind === 'last_n') built.lists.push(k++);
+    else built.numeric.push({ aggregation: k++, numerator: -1, denominator: -1 });
   }
-  return { eventTs, values, lists };
+  plans.set(view, built);
+  plan = built;
+  return plan;
 }

@@ -14,10 +14,16 @@ export interface ItemFacts {
  * The source row of an event: its own fields plus its item's catalogue facts. Both engines build exactly
  * this row (the SQL engine with a join on the items table), so a feature means the same in both.
  */
+function num(v: unknown): number | null {
+  return typeof v === 'number' ? v : null;
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
 export function sourceRow(event: Event, item: ItemFacts | undefined): SourceRow {
   const e = event as Partial<Record<string, unknown>>;
-  const num = (v: unknown) => (typeof v === 'number' ? v : null);
-  const str = (v: unknown) => (typeof v === 'string' ? v : null);
   return {
     type: event.type,
     user_id: event.user_id,
@@ -41,7 +47,12 @@ export function entityKeys(entity: EntityName, row: SourceRow, hashtags: readonl
   const parts = ENTITIES[entity].parts;
   if (parts.includes('hashtag' as never)) {
     if (!row.user_id || hashtags.length === 0) return [];
-    return [...new Set(hashtags)].map((tag) => `${row.user_id}${KEY_SEPARATOR}${tag}`);
+    const keys: string[] = [];
+    for (let i = 0; i < hashtags.length; i++) {
+      const tag = hashtags[i]!;
+      if (hashtags.indexOf(tag) === i) keys.push(`${row.user_id}${KEY_SEPARATOR}${tag}`);
+    }
+    return keys;
   }
   const values: string[] = [];
   for (const part of parts) {

@@ -153,6 +153,12 @@ function aggregationSql(a: AggregationDef, index: number): AggSql {
  */
 export function featureRowsSql(view: FeatureViewDef, options: { where?: string } = {}): string {
   const key = keySql(view);
+  // A view's rows change only on the events that concern it (some aggregation's filter passes), as in
+  // the streaming engine (ViewLayout.relevant).
+  const aggregations = view.features.filter((f): f is AggregationDef => f.kind !== 'ratio');
+  const relevance = aggregations.some((a) => !a.filter)
+    ? 'TRUE'
+    : aggregations.map((a) => `(${compileSql(a.filter!)}) IS TRUE`).join(' OR ');
   const windows = [...new Set(view.features.flatMap((f) => (f.kind === 'ratio' ? [] : [f.window])))];
   const tileColumns = windows.map((w) => `ts // ${WINDOWS[w].tileMs} AS tile_${w}`);
   const parts: AggSql[] = [];
@@ -175,7 +181,7 @@ export function featureRowsSql(view: FeatureViewDef, options: { where?: string }
   if (names.length === 0)
     throw new ForyouError('FY_INVALID_ARGUMENT', `feature view "${view.name}" has no aggregations`);
   return `WITH src AS (${sourceSql(options.where)}),
-keyed AS (SELECT ${key.select} AS k, * FROM ${key.from} WHERE ${key.where}),
+keyed AS (SELECT ${key.select} AS k, * FROM ${key.from} WHERE ${key.where} AND (${relevance})),
 prepared AS (SELECT *, row_number() OVER (PARTITION BY k ORDER BY ts, off) AS seq, ${tileColumns.join(', ')} FROM keyed),
 prepared2 AS (SELECT *, ${inputs.join(', ')} FROM prepared)${ctes.length > 0 ? `,\n${ctes.map((c) => c.replaceAll('FROM prepared', 'FROM prepared2')).join(',\n')}` : ''},
 computed AS (SELECT prepared.k AS k, ts, off, ${valueColumns.join(', ')} FROM prepared2 AS prepared ${joins.join(' ')}),

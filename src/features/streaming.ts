@@ -13,6 +13,7 @@ interface ViewRuntime {
   view: FeatureViewDef;
   layout: ViewLayout;
   states: Map<string, KeyState>;
+  /** Keys changed since the last `takeChanged`. */
   dirty: Set<string>;
 }
 
@@ -47,13 +48,15 @@ export class StreamingAggregator {
     const row = sourceRow(event, item);
     const hashtags = item?.hashtags ?? [];
     for (const rt of this.runtimes) {
+      if (!rt.layout.relevant(row)) continue;
       for (const key of entityKeys(rt.view.entity, row, hashtags)) {
         let state = rt.states.get(key);
         if (state === undefined) {
           state = rt.layout.newState();
+          // Past the bound the oldest key goes (first in, first out): its windows are the likeliest to be stale.
           if (rt.states.size >= this.maxKeys) this.evictOldest(rt);
-        } else rt.states.delete(key); // re-insert below: Map order becomes recency order
-        rt.states.set(key, state);
+          rt.states.set(key, state);
+        }
         rt.layout.apply(state, row, event.ts);
         rt.dirty.add(key);
       }
@@ -61,8 +64,10 @@ export class StreamingAggregator {
   }
 
   private evictOldest(rt: ViewRuntime): void {
-    const oldest = rt.states.keys().next();
-    if (!oldest.done) rt.states.delete(oldest.value);
+    const oldest = rt.states.entries().next();
+    if (oldest.done) return;
+    rt.states.delete(oldest.value[0]);
+    rt.layout.release(oldest.value[1]);
   }
 
   /** The current row of `key` in `view`, as of its newest event; null when the key has no state. */
@@ -76,8 +81,8 @@ export class StreamingAggregator {
   /** Rows of every key changed since the last call, per view. */
   *takeChanged(): Generator<{ view: FeatureViewDef; key: string; row: FeatureRow }> {
     for (const rt of this.runtimes) {
-      const keys = [...rt.dirty];
-      rt.dirty.clear();
+      const keys = rt.dirty;
+      rt.dirty = new Set();
       for (const key of keys) {
         const state = rt.states.get(key);
         if (state)

@@ -122,6 +122,7 @@ describe('ViewLayout (streaming tiles) against a brute-force reference', () => {
         });
         const state = layout.newState();
         events.forEach((e, i) => {
+          expect(layout.relevant(e.row)).toBe(true);
           layout.apply(state, e.row, e.ts);
           const got = layout.evaluate(state, e.ts);
           const want = reference(events, i);
@@ -145,26 +146,30 @@ describe('ViewLayout (streaming tiles) against a brute-force reference', () => {
   it('keeps a fixed amount of state per key whatever the traffic', () => {
     const layout = new ViewLayout(view);
     const state = layout.newState();
-    const size = state.acc.length + state.tiles.length + (state.regs?.length ?? 0);
+    const size = state.data.length + (state.regs?.length ?? 0);
     let ts = Date.UTC(2026, 0, 5);
     for (let k = 0; k < 20_000; k++) {
       ts += 7_000;
+      layout.relevant({ type: 'play', user_id: 'u1', item_id: `v${k}`, watch_ms: 1000, duration_ms: 2000 });
       layout.apply(
         state,
         { type: 'play', user_id: 'u1', item_id: `v${k}`, watch_ms: 1000, duration_ms: 2000 },
         ts,
       );
     }
-    expect(state.acc.length + state.tiles.length + (state.regs?.length ?? 0)).toBe(size);
-    expect(state.lists[0]!.values.length).toBe(3);
+    expect(state.data.length + (state.regs?.length ?? 0)).toBe(size);
+    expect(state.lists![0]!.values.length).toBe(3);
   });
 
   it('drops a row whose tile has already left the window', () => {
     const layout = new ViewLayout(view);
     const state = layout.newState();
     const t0 = Date.UTC(2026, 0, 5, 12);
+    layout.relevant({ type: 'play', user_id: 'u1', item_id: 'v1' });
     layout.apply(state, { type: 'play', user_id: 'u1', item_id: 'v1' }, t0);
+    layout.relevant({ type: 'play', user_id: 'u1', item_id: 'v2' });
     layout.apply(state, { type: 'play', user_id: 'u1', item_id: 'v2' }, t0 + 2 * 3_600_000);
+    layout.relevant({ type: 'play', user_id: 'u1', item_id: 'v3' });
     layout.apply(state, { type: 'play', user_id: 'u1', item_id: 'v3' }, t0); // two hours late
     expect(layout.evaluate(state, t0 + 2 * 3_600_000)[0]).toBe(1);
   });

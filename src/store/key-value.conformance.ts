@@ -135,6 +135,27 @@ export function describeKeyValueConformance(
       });
     });
 
+    it('visits present keys in key order with the same bytes getMany returns, and counts them', async () => {
+      await withStore(makeStorage, async (store) => {
+        await store.putMany([entry('v:a', 'alpha'), entry('v:c', 'gamma'), entry('v:e', 'expired', 1)]);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const seen: [number, string][] = [];
+        const found = await store.visitMany(['v:a', 'v:b', 'v:c', 'v:a', 'v:e'], (index, value) => {
+          seen.push([index, text(value.slice())!]);
+        });
+        expect(found).toBe(3);
+        expect(seen).toEqual([
+          [0, 'alpha'],
+          [2, 'gamma'],
+          [3, 'alpha'],
+        ]);
+        await rejects(
+          store.visitMany([''], () => {}),
+          'FY_INVALID_ARGUMENT',
+        );
+      });
+    });
+
     it('returns values that stay valid after later reads and writes', async () => {
       await withStore(makeStorage, async (store) => {
         await store.putMany([entry('k:a', 'alpha'), entry('k:b', 'bravo-bravo'), entry('k:c', 'c')]);

@@ -104,6 +104,35 @@ export class LmdbKeyValueStore implements KeyValueStore {
     return this.readMany([key])[0] as Uint8Array | null;
   }
 
+  async visitMany(
+    keys: readonly string[],
+    visit: (index: number, value: Uint8Array) => void,
+  ): Promise<number> {
+    this.ensureOpen();
+    checkKeys(keys);
+    const now = this.clock.now();
+    const db = this.db;
+    let found = 0;
+    let i = 0;
+    try {
+      this.freshSnapshot();
+      for (; i < keys.length; i++) {
+        const key = keys[i] as string;
+        const raw = db.getBinaryFast(key);
+        if (raw === undefined || !isLive(expiryOf(raw, key), now)) continue;
+        // A view of the reused read buffer, bounded explicitly (see readMany): valid until the next read.
+        visit(
+          i,
+          new Uint8Array(raw.buffer, raw.byteOffset + LMDB_HEADER_BYTES, raw.length - LMDB_HEADER_BYTES),
+        );
+        found++;
+      }
+    } catch (cause) {
+      throw this.failure(cause, `read key ${JSON.stringify(keys[i])}`);
+    }
+    return found;
+  }
+
   /**
    * All reads of one call run synchronously in one fresh read snapshot: they see every commit made before
    * the call, by any process, and nothing committed during it.

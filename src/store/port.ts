@@ -46,6 +46,13 @@ export interface KeyValueStore {
    */
   getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
 
+  /**
+   * The zero-copy form of `getMany` for hot reads that decode at once: calls `visit(index, value)` for each
+   * present key, in key order, inside the same single round trip or snapshot. `value` is only valid during
+   * the call (it may be a view into a buffer the store reuses): decode or copy it there. Resolves to how many
+   * keys were present.
+   */
+  visitMany(keys: readonly string[], visit: (index: number, value: Uint8Array) => void): Promise<number>;
   /** One value, or null. */
   get(key: string): Promise<Uint8Array | null>;
 

@@ -121,6 +121,29 @@ export class RedisKeyValueStore implements KeyValueStore {
     return (await this.read([redisKeyOf(this.keyPrefix, key)]))[0] as Uint8Array | null;
   }
 
+  async visitMany(
+    keys: readonly string[],
+    visit: (index: number, value: Uint8Array) => void,
+  ): Promise<number> {
+    this.ensureOpen();
+    checkKeys(keys);
+    if (keys.length === 0) return 0;
+    let raw: (Buffer | null)[];
+    try {
+      raw = await this.client.mgetBuffer(this.redisKeys(keys));
+    } catch (cause) {
+      throw this.failure(cause, `MGET ${keys.length} keys`);
+    }
+    let found = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const value = raw[i];
+      if (value === null || value === undefined) continue;
+      visit(i, value);
+      found++;
+    }
+    return found;
+  }
+
   /**
    * One MGET; values are copied into 8-byte-aligned arrays (the parser hands out views at any offset into
    * its socket buffers), which keeps the port's promise that typed-array views need no copy.
