@@ -165,9 +165,10 @@ export class ViewLayout {
       });
       acc += width * tiles + (running ? Math.max(1, width) : 0);
     }
+    for (let f = 0; f < this.filters.length; f++) this.byFilter.push([]);
     for (const a of this.aggregations) {
       if (a.filter < 0) this.unfiltered.push(a);
-      else (this.byFilter[a.filter] ??= []).push(a);
+      else this.byFilter[a.filter]!.push(a);
     }
     // Accumulators follow the tile ids and window heads in each key's buffer.
     const accAt = slots + this.groups.length;
