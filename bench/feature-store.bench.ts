@@ -240,7 +240,7 @@ async function pitJoin(): Promise<void> {
         FROM labels l ${views.map((_, k) => `ASOF LEFT JOIN rows${k} r${k} ON r${k}.entity_key = l.user_id AND r${k}.event_ts <= l.ts`).join(' ')}`;
       const m = await measureEach(
         { ours: () => db.run(ours), hand: () => db.run(handWritten) },
-        { warmupRuns: 0, runs: size(2, 1), items: labels },
+        { warmupRuns: 1, runs: size(3, 1), items: labels },
       );
       report({
         name: 'features.pit-join',
