@@ -19,13 +19,15 @@ export function hllHash(value: string): number {
   return h >>> 0;
 }
 
-/** Adds a value to the registers `regs[base .. base + 2^p)`. */
-export function hllAdd(regs: Uint8Array, base: number, precision: number, value: string): void {
+/** Adds a value to the registers `regs[base .. base + 2^p)`; true when a register changed. */
+export function hllAdd(regs: Uint8Array, base: number, precision: number, value: string): boolean {
   const h = hllHash(value);
   const index = h >>> (32 - precision);
   const rest = (h << precision) >>> 0;
   const rank = rest === 0 ? 32 - precision + 1 : Math.clz32(rest) + 1;
-  if (rank > regs[base + index]!) regs[base + index] = rank;
+  if (rank <= regs[base + index]!) return false;
+  regs[base + index] = rank;
+  return true;
 }
 
 /** 2^-r for every possible register value (ranks stay below 34). */

@@ -13,8 +13,9 @@ interface ViewRuntime {
   view: FeatureViewDef;
   layout: ViewLayout;
   states: Map<string, KeyState>;
-  /** Keys changed since the last `takeChanged`. */
-  dirty: Set<string>;
+  /** Keys changed since the last `takeChanged`, each once (its state's `dirty` flag says it is listed). */
+  dirtyKeys: string[];
+  dirtyStates: KeyState[];
 }
 
 /**
@@ -33,7 +34,8 @@ export class StreamingAggregator {
       view,
       layout: new ViewLayout(view),
       states: new Map(),
-      dirty: new Set(),
+      dirtyKeys: [],
+      dirtyStates: [],
     }));
     this.maxKeys = options.maxKeysPerView ?? 5_000_000;
   }
@@ -58,7 +60,11 @@ export class StreamingAggregator {
           rt.states.set(key, state);
         }
         rt.layout.apply(state, row, event.ts);
-        rt.dirty.add(key);
+        if (!state.dirty) {
+          state.dirty = true;
+          rt.dirtyKeys.push(key);
+          rt.dirtyStates.push(state);
+        }
       }
     }
   }
@@ -81,16 +87,20 @@ export class StreamingAggregator {
   /** Rows of every key changed since the last call, per view. */
   *takeChanged(): Generator<{ view: FeatureViewDef; key: string; row: FeatureRow }> {
     for (const rt of this.runtimes) {
-      const keys = rt.dirty;
-      rt.dirty = new Set();
-      for (const key of keys) {
-        const state = rt.states.get(key);
-        if (state)
-          yield {
-            view: rt.view,
-            key,
-            row: assembleRow(rt.view, rt.layout.evaluate(state, state.eventTs), state.eventTs),
-          };
+      const keys = rt.dirtyKeys;
+      const states = rt.dirtyStates;
+      rt.dirtyKeys = [];
+      rt.dirtyStates = [];
+      for (let i = 0; i < keys.length; i++) {
+        const state = states[i]!;
+        state.dirty = false;
+        // A state evicted (and perhaps reused for another key) since it was listed has nothing to report.
+        if (rt.states.get(keys[i]!) !== state) continue;
+        yield {
+          view: rt.view,
+          key: keys[i]!,
+          row: assembleRow(rt.view, rt.layout.evaluate(state, state.eventTs), state.eventTs),
+        };
       }
     }
   }

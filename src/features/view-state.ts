@@ -66,6 +66,8 @@ export interface KeyState {
   lists: { values: Scalar[]; tiles: number[] }[] | null;
   /** Event time and log offset of the newest event applied. */
   eventTs: number;
+  /** Changed since its row was last taken (the streaming aggregator's bookkeeping). */
+  dirty: boolean;
 }
 
 export class ViewLayout {
@@ -163,7 +165,8 @@ export class ViewLayout {
         extraBase,
         precision,
       });
-      acc += width * tiles + (running ? Math.max(1, width) : 0);
+      // distinct_count keeps two: the stale flag and the cached estimate (NaN when it must be recomputed).
+      acc += width * tiles + (running ? (def.kind === 'distinct_count' ? 2 : width) : 0);
     }
     for (let f = 0; f < this.filters.length; f++) this.byFilter.push([]);
     for (const a of this.aggregations) {
@@ -186,6 +189,8 @@ export class ViewLayout {
     for (const a of this.aggregations)
       if (a.def.kind === 'max')
         this.template.fill(Number.NEGATIVE_INFINITY, a.accBase, a.accBase + this.groups[a.group]!.tiles);
+    for (const a of this.aggregations)
+      if (a.def.kind === 'distinct_count') this.template[a.runBase + 1] = Number.NaN;
     this.slots = slots;
     this.accSize = acc;
     this.regSize = regs;
@@ -209,6 +214,7 @@ export class ViewLayout {
       reused.regs?.fill(0);
       if (reused.lists) for (const list of reused.lists) list.values.length = list.tiles.length = 0;
       reused.eventTs = Number.NEGATIVE_INFINITY;
+      reused.dirty = false;
       return reused;
     }
     if (this.chunkUsed === POOL_CHUNK_STATES) {
@@ -226,6 +232,7 @@ export class ViewLayout {
       lists:
         this.listCount > 0 ? Array.from({ length: this.listCount }, () => ({ values: [], tiles: [] })) : null,
       eventTs: Number.NEGATIVE_INFINITY,
+      dirty: false,
     };
   }
 
@@ -327,7 +334,8 @@ export class ViewLayout {
           if (v !== null) {
             const text = String(v);
             hllAdd(state.regs!, a.extraBase + (k << a.precision), a.precision, text);
-            hllAdd(state.regs!, a.extraBase + (this.groups[g]!.tiles << a.precision), a.precision, text);
+            if (hllAdd(state.regs!, a.extraBase + (this.groups[g]!.tiles << a.precision), a.precision, text))
+              acc[a.runBase + 1] = Number.NaN;
           }
           break;
       }
@@ -344,7 +352,11 @@ export class ViewLayout {
     const group = this.groups[g]!;
     const n = group.tiles;
     const d = state.data;
-    for (const a of running) if (a.def.kind === 'distinct_count') d[a.runBase] = 1;
+    for (const a of running)
+      if (a.def.kind === 'distinct_count') {
+        d[a.runBase] = 1;
+        d[a.runBase + 1] = Number.NaN;
+      }
     if (tile - head >= n) {
       for (const a of running) if (a.def.kind !== 'distinct_count') d.fill(0, a.runBase, a.runBase + a.width);
       return;
@@ -441,8 +453,11 @@ export class ViewLayout {
             }
             acc[a.runBase] = 0;
           }
-          const merged = regs.subarray(mergedAt, mergedAt + m);
-          out.push(merged.some((r) => r > 0) ? Math.round(hllEstimate(merged, a.precision)) : 0);
+          if (Number.isNaN(acc[a.runBase + 1]!)) {
+            const merged = regs.subarray(mergedAt, mergedAt + m);
+            acc[a.runBase + 1] = merged.some((r) => r > 0) ? Math.round(hllEstimate(merged, a.precision)) : 0;
+          }
+          out.push(acc[a.runBase + 1]!);
           break;
         }
       }
