@@ -1,7 +1,8 @@
 import type { Event } from '../core/schema/index.js';
-import type { FeatureViewDef } from './definition.js';
+import { ENTITIES, type FeatureViewDef, KEY_SEPARATOR } from './definition.js';
+import type { SourceRow } from './expr.js';
 import { assembleRow, type FeatureRow } from './row.js';
-import { entityKeys, type ItemFacts, sourceRow } from './source.js';
+import { type ItemFacts, sourceRow } from './source.js';
 import { type KeyState, ViewLayout } from './view-state.js';
 
 export interface StreamingOptions {
@@ -12,9 +13,19 @@ export interface StreamingOptions {
 interface ViewRuntime {
   view: FeatureViewDef;
   layout: ViewLayout;
-  states: Map<string, KeyState>;
+  /** Which source-row field gives the first key part and, for pair entities, the second. */
+  first: 'user_id' | 'item_id' | 'creator_id';
+  second: 'creator_id' | 'hashtag' | null;
+  /**
+   * States by key. Pair entities are kept two levels deep (first part, then second) so a lookup reuses the
+   * event's own id strings instead of building and hashing a joined key for every event.
+   */
+  single: Map<string, KeyState>;
+  pairs: Map<string, Map<string, KeyState>>;
+  keys: number;
   /** Keys changed since the last `takeChanged`, each once (its state's `dirty` flag says it is listed). */
-  dirtyKeys: string[];
+  dirtyFirst: string[];
+  dirtySecond: (string | null)[];
   dirtyStates: KeyState[];
 }
 
@@ -30,13 +41,21 @@ export class StreamingAggregator {
   events = 0;
 
   constructor(views: readonly FeatureViewDef[], options: StreamingOptions = {}) {
-    this.runtimes = views.map((view) => ({
-      view,
-      layout: new ViewLayout(view),
-      states: new Map(),
-      dirtyKeys: [],
-      dirtyStates: [],
-    }));
+    this.runtimes = views.map((view) => {
+      const parts = ENTITIES[view.entity].parts as readonly string[];
+      return {
+        view,
+        layout: new ViewLayout(view),
+        first: parts[0] as ViewRuntime['first'],
+        second: (parts[1] ?? null) as ViewRuntime['second'],
+        single: new Map(),
+        pairs: new Map(),
+        keys: 0,
+        dirtyFirst: [],
+        dirtySecond: [],
+        dirtyStates: [],
+      };
+    });
     this.maxKeys = options.maxKeysPerView ?? 5_000_000;
   }
 
@@ -48,64 +67,125 @@ export class StreamingAggregator {
     this.events++;
     const item = 'item_id' in event && event.item_id ? this.items.get(event.item_id) : undefined;
     const row = sourceRow(event, item);
-    const hashtags = item?.hashtags ?? [];
     for (const rt of this.runtimes) {
       if (!rt.layout.relevant(row)) continue;
-      for (const key of entityKeys(rt.view.entity, row, hashtags)) {
-        let state = rt.states.get(key);
-        if (state === undefined) {
-          state = rt.layout.newState();
-          // Past the bound the oldest key goes (first in, first out): its windows are the likeliest to be stale.
-          if (rt.states.size >= this.maxKeys) this.evictOldest(rt);
-          rt.states.set(key, state);
-        }
-        rt.layout.apply(state, row, event.ts);
-        if (!state.dirty) {
-          state.dirty = true;
-          rt.dirtyKeys.push(key);
-          rt.dirtyStates.push(state);
-        }
+      const first = row[rt.first];
+      if (typeof first !== 'string' || first.length === 0) continue;
+      if (rt.second === null) this.touch(rt, first, null, row, event.ts);
+      else if (rt.second === 'creator_id') {
+        if (typeof row.creator_id === 'string' && row.creator_id.length > 0)
+          this.touch(rt, first, row.creator_id, row, event.ts);
+      } else {
+        const tags = item?.hashtags ?? [];
+        for (let i = 0; i < tags.length; i++)
+          if (tags.indexOf(tags[i]!) === i) this.touch(rt, first, tags[i]!, row, event.ts);
       }
     }
   }
 
-  private evictOldest(rt: ViewRuntime): void {
-    const oldest = rt.states.entries().next();
+  private touch(rt: ViewRuntime, first: string, second: string | null, row: SourceRow, ts: number): void {
+    let state: KeyState | undefined;
+    if (second === null) {
+      state = rt.single.get(first);
+      if (state === undefined) {
+        this.makeRoom(rt);
+        state = rt.layout.newState();
+        rt.single.set(first, state);
+        rt.keys++;
+      }
+    } else {
+      let inner = rt.pairs.get(first);
+      if (inner === undefined) {
+        this.makeRoom(rt);
+        inner = new Map();
+        rt.pairs.set(first, inner);
+      }
+      state = inner.get(second);
+      if (state === undefined) {
+        state = rt.layout.newState();
+        inner.set(second, state);
+        rt.keys++;
+      }
+    }
+    rt.layout.apply(state, row, ts);
+    if (rt.layout.markDirty(state)) {
+      rt.dirtyFirst.push(first);
+      rt.dirtySecond.push(second);
+      rt.dirtyStates.push(state);
+    }
+  }
+
+  /**
+   * Past the bound, the oldest keys go, first in, first out (for pair entities, every pair of the oldest
+   * first part): their windows are the likeliest to be stale.
+   */
+  private makeRoom(rt: ViewRuntime): void {
+    if (rt.keys < this.maxKeys) return;
+    if (rt.second === null) {
+      const oldest = rt.single.entries().next();
+      if (oldest.done) return;
+      rt.single.delete(oldest.value[0]);
+      rt.layout.release(oldest.value[1]);
+      rt.keys--;
+      return;
+    }
+    const oldest = rt.pairs.entries().next();
     if (oldest.done) return;
-    rt.states.delete(oldest.value[0]);
-    rt.layout.release(oldest.value[1]);
+    rt.pairs.delete(oldest.value[0]);
+    for (const state of oldest.value[1].values()) rt.layout.release(state);
+    rt.keys -= oldest.value[1].size;
+  }
+
+  private stateOf(rt: ViewRuntime, first: string, second: string | null): KeyState | undefined {
+    return second === null ? rt.single.get(first) : rt.pairs.get(first)?.get(second);
   }
 
   /** The current row of `key` in `view`, as of its newest event; null when the key has no state. */
   row(viewName: string, key: string): FeatureRow | null {
     const rt = this.runtimes.find((r) => r.view.name === viewName);
-    const state = rt?.states.get(key);
-    if (!rt || !state) return null;
-    return assembleRow(rt.view, rt.layout.evaluate(state, state.eventTs), state.eventTs);
+    if (!rt) return null;
+    const cut = key.indexOf(KEY_SEPARATOR);
+    const state =
+      rt.second === null
+        ? rt.single.get(key)
+        : cut < 0
+          ? undefined
+          : this.stateOf(rt, key.slice(0, cut), key.slice(cut + 1));
+    if (state === undefined) return null;
+    const ts = rt.layout.eventTs(state);
+    return assembleRow(rt.view, rt.layout.evaluate(state, ts), ts);
   }
 
   /** Rows of every key changed since the last call, per view. */
   *takeChanged(): Generator<{ view: FeatureViewDef; key: string; row: FeatureRow }> {
     for (const rt of this.runtimes) {
-      const keys = rt.dirtyKeys;
+      const firsts = rt.dirtyFirst;
+      const seconds = rt.dirtySecond;
       const states = rt.dirtyStates;
-      rt.dirtyKeys = [];
+      rt.dirtyFirst = [];
+      rt.dirtySecond = [];
       rt.dirtyStates = [];
-      for (let i = 0; i < keys.length; i++) {
+      for (let i = 0; i < states.length; i++) {
         const state = states[i]!;
-        state.dirty = false;
+        rt.layout.clearDirty(state);
+        const second = seconds[i]!;
         // A state evicted (and perhaps reused for another key) since it was listed has nothing to report.
-        if (rt.states.get(keys[i]!) !== state) continue;
+        if (this.stateOf(rt, firsts[i]!, second) !== state) continue;
+        const key = second === null ? firsts[i]! : `${firsts[i]}${KEY_SEPARATOR}${second}`;
         yield {
           view: rt.view,
-          key: keys[i]!,
-          row: assembleRow(rt.view, rt.layout.evaluate(state, state.eventTs), state.eventTs),
+          key,
+          row: assembleRow(
+            rt.view,
+            rt.layout.evaluate(state, rt.layout.eventTs(state)),
+            rt.layout.eventTs(state),
+          ),
         };
       }
     }
   }
 
   keyCount(viewName: string): number {
-    return this.runtimes.find((r) => r.view.name === viewName)?.states.size ?? 0;
+    return this.runtimes.find((r) => r.view.name === viewName)?.keys ?? 0;
   }
 }

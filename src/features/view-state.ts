@@ -53,22 +53,16 @@ const WIDTH: Record<AggregationDef['kind'], number> = {
   distinct_count: 0,
 };
 
-/** States allocated per pooled chunk. */
-const POOL_CHUNK_STATES = 4096;
+/** Target size of one pooled chunk: big enough to amortise, small enough to allocate without a pause. */
+const CHUNK_BYTES = 2 << 20;
 
-export interface KeyState {
-  /**
-   * One buffer per key (one allocation): the tile id held by each slot, then the newest tile of each window,
-   * then every aggregation's accumulators (offsets in the layout).
-   */
-  data: Float64Array;
-  regs: Uint8Array | null;
-  lists: { values: Scalar[]; tiles: number[] }[] | null;
-  /** Event time and log offset of the newest event applied. */
-  eventTs: number;
-  /** Changed since its row was last taken (the streaming aggregator's bookkeeping). */
-  dirty: boolean;
-}
+/**
+ * A key's state is a slot number: its numbers live at `slot`'s place in large pooled Float64Array chunks
+ * (tile ids, window heads, accumulators, then its event time and dirty flag), its HyperLogLog registers in
+ * pooled byte chunks, its last_n lists in a side table. With hundreds of thousands of keys, objects and
+ * backing stores per key made garbage collection the main cost of streaming; slots make none.
+ */
+export type KeyState = number;
 
 export class ViewLayout {
   readonly groups: GroupPlan[] = [];
@@ -90,14 +84,25 @@ export class ViewLayout {
   private readonly late: Uint8Array;
   private readonly slotOf: Int32Array;
   private readonly tileOf: Float64Array;
-  private chunk = new Float64Array(0);
-  private regChunk: Uint8Array | null = null;
-  private chunkUsed = POOL_CHUNK_STATES;
+  private readonly chunks: Float64Array[] = [];
+  private readonly regChunks: Uint8Array[] = [];
+  private readonly lists: { values: Scalar[]; tiles: number[] }[][] = [];
+  private allocated = 0;
   private readonly free: KeyState[] = [];
+  private readonly stride: number;
+  private readonly eventTsAt: number;
+  /** States per chunk (a power of two), so a slot's chunk is `slot >>> chunkShift`. */
+  private readonly chunkShift: number;
+  private readonly chunkStates: number;
+  private readonly chunkMask: number;
+  // The slot being worked on (see bind).
+  private d: Float64Array = new Float64Array(0);
+  private b = 0;
+  private r: Uint8Array = new Uint8Array(0);
+  private rb = 0;
   /** A new key's buffer: slots and heads at -1 (empty), max accumulators at -Infinity. */
   private readonly template: Float64Array;
   private readonly headsAt: number;
-  private readonly slots: number;
   private readonly accSize: number;
   private readonly regSize: number;
   private readonly listCount: number;
@@ -184,14 +189,20 @@ export class ViewLayout {
       this.runningOf.push(this.aggregations.filter((a) => a.group === g && a.runBase >= 0));
     }
     this.headsAt = slots;
-    this.template = new Float64Array(accAt + acc);
+    // After the accumulators: the event time of the newest event, and the dirty flag.
+    this.eventTsAt = accAt + acc;
+    this.stride = accAt + acc + 2;
+    this.chunkShift = Math.max(4, Math.floor(Math.log2(CHUNK_BYTES / (8 * this.stride))));
+    this.chunkStates = 1 << this.chunkShift;
+    this.chunkMask = this.chunkStates - 1;
+    this.template = new Float64Array(this.stride);
+    this.template[this.eventTsAt] = Number.NEGATIVE_INFINITY;
     this.template.fill(-1, 0, accAt);
     for (const a of this.aggregations)
       if (a.def.kind === 'max')
         this.template.fill(Number.NEGATIVE_INFINITY, a.accBase, a.accBase + this.groups[a.group]!.tiles);
     for (const a of this.aggregations)
       if (a.def.kind === 'distinct_count') this.template[a.runBase + 1] = Number.NaN;
-    this.slots = slots;
     this.accSize = acc;
     this.regSize = regs;
     this.listCount = lists;
@@ -202,43 +213,69 @@ export class ViewLayout {
     this.tileOf = new Float64Array(this.groups.length);
   }
 
-  /**
-   * A fresh state. Its buffers are views into large pooled chunks rather than arrays of their own: with
-   * hundreds of thousands of keys, one backing store per key made garbage collection the main cost of
-   * streaming. Released states are reused.
-   */
+  /** Allocates a state (reusing a released one when there is one), initialised empty. */
   newState(): KeyState {
     const reused = this.free.pop();
-    if (reused) {
-      reused.data.set(this.template);
-      reused.regs?.fill(0);
-      if (reused.lists) for (const list of reused.lists) list.values.length = list.tiles.length = 0;
-      reused.eventTs = Number.NEGATIVE_INFINITY;
-      reused.dirty = false;
-      return reused;
+    const slot = reused ?? this.allocated++;
+    const chunk = slot >>> this.chunkShift;
+    if (chunk === this.chunks.length) {
+      this.chunks.push(new Float64Array(this.chunkStates * this.stride));
+      if (this.regSize > 0) this.regChunks.push(new Uint8Array(this.chunkStates * this.regSize));
     }
-    if (this.chunkUsed === POOL_CHUNK_STATES) {
-      this.chunk = new Float64Array(POOL_CHUNK_STATES * this.template.length);
-      this.regChunk = this.regSize > 0 ? new Uint8Array(POOL_CHUNK_STATES * this.regSize) : null;
-      this.chunkUsed = 0;
+    const b = (slot & this.chunkMask) * this.stride;
+    this.chunks[chunk]!.set(this.template, b);
+    if (this.regSize > 0) {
+      const rb = (slot & this.chunkMask) * this.regSize;
+      this.regChunks[chunk]!.fill(0, rb, rb + this.regSize);
     }
-    const at = this.chunkUsed++;
-    const stride = this.template.length;
-    const data = this.chunk.subarray(at * stride, (at + 1) * stride);
-    data.set(this.template);
-    return {
-      data,
-      regs: this.regChunk ? this.regChunk.subarray(at * this.regSize, (at + 1) * this.regSize) : null,
-      lists:
-        this.listCount > 0 ? Array.from({ length: this.listCount }, () => ({ values: [], tiles: [] })) : null,
-      eventTs: Number.NEGATIVE_INFINITY,
-      dirty: false,
-    };
+    if (this.listCount > 0) {
+      const lists = this.lists[slot];
+      if (lists) for (const list of lists) list.values.length = list.tiles.length = 0;
+      else this.lists[slot] = Array.from({ length: this.listCount }, () => ({ values: [], tiles: [] }));
+    }
+    return slot;
   }
 
-  /** Gives a state's buffers back for reuse (the key was evicted). */
-  release(state: KeyState): void {
-    this.free.push(state);
+  /** Bytes of pooled state memory held (grows by whole chunks, however many events a key sees). */
+  chunkBytes(): number {
+    return (
+      this.chunks.reduce((sum, c) => sum + c.byteLength, 0) +
+      this.regChunks.reduce((sum, c) => sum + c.byteLength, 0)
+    );
+  }
+
+  /** Gives a state back for reuse (its key was evicted). */
+  release(slot: KeyState): void {
+    this.free.push(slot);
+  }
+
+  /** Event time of the newest event applied to the state. */
+  eventTs(slot: KeyState): number {
+    return this.chunks[slot >>> this.chunkShift]![(slot & this.chunkMask) * this.stride + this.eventTsAt]!;
+  }
+
+  /** Marks the state as listed for the next row write; false when it already was. */
+  markDirty(slot: KeyState): boolean {
+    const chunk = this.chunks[slot >>> this.chunkShift]!;
+    const at = (slot & this.chunkMask) * this.stride + this.eventTsAt + 1;
+    if (chunk[at] === 1) return false;
+    chunk[at] = 1;
+    return true;
+  }
+
+  clearDirty(slot: KeyState): void {
+    this.chunks[slot >>> this.chunkShift]![(slot & this.chunkMask) * this.stride + this.eventTsAt + 1] = 0;
+  }
+
+  /** Points d, b (numbers) and r, rb (registers) at a slot. */
+  private bind(slot: KeyState): void {
+    const chunk = slot >>> this.chunkShift;
+    this.d = this.chunks[chunk]!;
+    this.b = (slot & this.chunkMask) * this.stride;
+    if (this.regSize > 0) {
+      this.r = this.regChunks[chunk]!;
+      this.rb = (slot & this.chunkMask) * this.regSize;
+    }
   }
 
   /**
@@ -259,13 +296,16 @@ export class ViewLayout {
 
   /** Applies one source row at event time `ts` to the key's state; call `relevant(row)` first. */
   apply(state: KeyState, row: SourceRow, ts: number): void {
-    if (ts > state.eventTs) state.eventTs = ts;
+    this.bind(state);
+    const d = this.d;
+    const b = this.b;
+    if (ts > d[b + this.eventTsAt]!) d[b + this.eventTsAt] = ts;
     for (let g = 0; g < this.groups.length; g++) {
       const group = this.groups[g]!;
       const tile = Math.floor(ts / group.tileMs);
       const k = tile % group.tiles;
       const slot = group.slotBase + k;
-      const held = state.data[slot]!;
+      const held = d[b + slot]!;
       this.tileOf[g] = tile;
       this.slotOf[g] = k;
       this.late[g] = 0;
@@ -273,14 +313,14 @@ export class ViewLayout {
         this.late[g] = 1; // the tile has left the ring: a row this late no longer counts
         continue;
       }
-      const head = state.data[this.headsAt + g]!;
+      const head = d[b + this.headsAt + g]!;
       if (tile > head) {
-        this.expire(state, g, head, tile);
-        state.data[this.headsAt + g] = tile;
+        this.expire(g, head, tile);
+        d[b + this.headsAt + g] = tile;
       }
       if (held < tile) {
-        state.data[slot] = tile;
-        this.resetSlot(state, g, k);
+        d[b + slot] = tile;
+        this.resetSlot(g, k);
       }
     }
     this.update(state, ts, this.unfiltered);
@@ -288,26 +328,28 @@ export class ViewLayout {
       if (this.passed[f] === 1) this.update(state, ts, this.byFilter[f]!);
   }
 
-  private update(state: KeyState, ts: number, aggregations: readonly AggregationPlan[]): void {
-    const acc = state.data;
+  private update(slot: KeyState, ts: number, aggregations: readonly AggregationPlan[]): void {
+    const acc = this.d;
+    const b = this.b;
     for (const a of aggregations) {
       const g = a.group;
       if (this.late[g] === 1) continue;
       const k = this.slotOf[g]!;
-      const at = a.accBase + k * a.width;
+      const at = b + a.accBase + k * a.width;
+      const run = b + a.runBase;
       const v = a.value >= 0 ? this.valueOf[a.value]! : null;
       switch (a.def.kind) {
         case 'count':
           acc[at]! += 1;
-          acc[a.runBase]! += 1;
+          acc[run]! += 1;
           break;
         case 'sum':
         case 'mean':
           if (typeof v === 'number') {
             acc[at]! += v;
             acc[at + 1]! += 1;
-            acc[a.runBase]! += v;
-            acc[a.runBase + 1]! += 1;
+            acc[run]! += v;
+            acc[run + 1]! += 1;
           }
           break;
         case 'max':
@@ -321,7 +363,7 @@ export class ViewLayout {
         }
         case 'last_n': {
           if (v === null) break;
-          const list = state.lists![a.extraBase]!;
+          const list = this.lists[slot]![a.extraBase]!;
           list.values.unshift(v);
           list.tiles.unshift(this.tileOf[g]!);
           if (list.values.length > a.def.n) {
@@ -333,9 +375,16 @@ export class ViewLayout {
         case 'distinct_count':
           if (v !== null) {
             const text = String(v);
-            hllAdd(state.regs!, a.extraBase + (k << a.precision), a.precision, text);
-            if (hllAdd(state.regs!, a.extraBase + (this.groups[g]!.tiles << a.precision), a.precision, text))
-              acc[a.runBase + 1] = Number.NaN;
+            hllAdd(this.r, this.rb + a.extraBase + (k << a.precision), a.precision, text);
+            if (
+              hllAdd(
+                this.r,
+                this.rb + a.extraBase + (this.groups[g]!.tiles << a.precision),
+                a.precision,
+                text,
+              )
+            )
+              acc[run + 1] = Number.NaN;
           }
           break;
       }
@@ -346,45 +395,51 @@ export class ViewLayout {
    * The window of `g` moves from ending at tile `head` to ending at `tile`: tiles that leave it are taken out
    * of the running totals (each once: only while its slot still holds it).
    */
-  private expire(state: KeyState, g: number, head: number, tile: number): void {
+  private expire(g: number, head: number, tile: number): void {
     const running = this.runningOf[g]!;
     if (head < 0 || running.length === 0) return;
     const group = this.groups[g]!;
     const n = group.tiles;
-    const d = state.data;
+    const d = this.d;
+    const b = this.b;
     for (const a of running)
       if (a.def.kind === 'distinct_count') {
-        d[a.runBase] = 1;
-        d[a.runBase + 1] = Number.NaN;
+        d[b + a.runBase] = 1;
+        d[b + a.runBase + 1] = Number.NaN;
       }
     if (tile - head >= n) {
-      for (const a of running) if (a.def.kind !== 'distinct_count') d.fill(0, a.runBase, a.runBase + a.width);
+      for (const a of running)
+        if (a.def.kind !== 'distinct_count') d.fill(0, b + a.runBase, b + a.runBase + a.width);
       return;
     }
     for (let t = Math.max(0, head - n + 1); t <= tile - n; t++) {
       const k = t % n;
-      if (d[group.slotBase + k] !== t) continue;
+      if (d[b + group.slotBase + k] !== t) continue;
       for (const a of running) {
-        const at = a.accBase + k * a.width;
-        for (let w = 0; w < a.width; w++) d[a.runBase + w]! -= d[at + w]!;
+        const at = b + a.accBase + k * a.width;
+        for (let w = 0; w < a.width; w++) d[b + a.runBase + w]! -= d[at + w]!;
       }
     }
   }
 
-  private resetSlot(state: KeyState, group: number, k: number): void {
+  private resetSlot(group: number, k: number): void {
     for (const a of this.aggregationsOf[group]!) {
-      const at = a.accBase + k * a.width;
-      if (a.def.kind === 'max') state.data[at] = Number.NEGATIVE_INFINITY;
-      else state.data.fill(0, at, at + a.width);
+      const at = this.b + a.accBase + k * a.width;
+      if (a.def.kind === 'max') this.d[at] = Number.NEGATIVE_INFINITY;
+      else this.d.fill(0, at, at + a.width);
       if (a.def.kind === 'distinct_count')
-        state.regs!.fill(0, a.extraBase + (k << a.precision), a.extraBase + ((k + 1) << a.precision));
+        this.r.fill(
+          0,
+          this.rb + a.extraBase + (k << a.precision),
+          this.rb + a.extraBase + ((k + 1) << a.precision),
+        );
     }
   }
 
   /** True when slot `k` of `group` holds a tile inside the window that ends at the group's newest tile. */
-  private live(state: KeyState, group: GroupPlan, g: number, k: number): boolean {
-    const tile = state.data[group.slotBase + k]!;
-    return tile >= 0 && tile > state.data[this.headsAt + g]! - group.tiles;
+  private live(group: GroupPlan, g: number, k: number): boolean {
+    const tile = this.d[this.b + group.slotBase + k]!;
+    return tile >= 0 && tile > this.d[this.b + this.headsAt + g]! - group.tiles;
   }
 
   /**
@@ -392,46 +447,48 @@ export class ViewLayout {
    * (null when SQL would give NULL) and, for last_n, lists newest first.
    */
   evaluate(state: KeyState, ts: number): (Scalar | Scalar[])[] {
+    this.bind(state);
     const out: (Scalar | Scalar[])[] = [];
+    const acc = this.d;
+    const b = this.b;
     for (const a of this.aggregations) {
       const g = a.group;
       const group = this.groups[g]!;
-      const acc = state.data;
       switch (a.def.kind) {
         case 'count':
-          out.push(acc[a.runBase]!);
+          out.push(acc[b + a.runBase]!);
           break;
         case 'sum':
         case 'mean': {
-          const s = acc[a.runBase]!;
-          const n = acc[a.runBase + 1]!;
+          const s = acc[b + a.runBase]!;
+          const n = acc[b + a.runBase + 1]!;
           out.push(n === 0 ? null : a.def.kind === 'sum' ? s : s / n);
           break;
         }
         case 'max': {
           let m = Number.NEGATIVE_INFINITY;
           for (let k = 0; k < group.tiles; k++)
-            if (this.live(state, group, g, k) && acc[a.accBase + k]! > m) m = acc[a.accBase + k]!;
+            if (this.live(group, g, k) && acc[b + a.accBase + k]! > m) m = acc[b + a.accBase + k]!;
           out.push(m === Number.NEGATIVE_INFINITY ? null : m);
           break;
         }
         case 'decayed_sum': {
           // Each tile's weight is 2^-((ts - tileStart) / h): one power for the newest tile, then a
           // per-definition table for the distance in tiles, instead of a power per tile.
-          const head = acc[this.headsAt + g]!;
+          const head = acc[b + this.headsAt + g]!;
           const scale = 2 ** (-(ts - head * group.tileMs) / a.def.halfLifeMs);
           const weights = this.decayWeights[a.extraBase]!;
           let s = 0;
           for (let k = 0; k < group.tiles; k++) {
-            if (!this.live(state, group, g, k)) continue;
-            s += acc[a.accBase + k]! * weights[head - acc[group.slotBase + k]!]!;
+            if (!this.live(group, g, k)) continue;
+            s += acc[b + a.accBase + k]! * weights[head - acc[b + group.slotBase + k]!]!;
           }
           out.push(s * scale);
           break;
         }
         case 'last_n': {
-          const list = state.lists![a.extraBase]!;
-          const oldest = state.data[this.headsAt + g]! - group.tiles;
+          const list = this.lists[state]![a.extraBase]!;
+          const oldest = acc[b + this.headsAt + g]! - group.tiles;
           const values: Scalar[] = [];
           for (let k = 0; k < list.values.length; k++)
             if (list.tiles[k]! > oldest) values.push(list.values[k]!);
@@ -440,24 +497,25 @@ export class ViewLayout {
         }
         case 'distinct_count': {
           const m = 1 << a.precision;
-          const regs = state.regs!;
-          const mergedAt = a.extraBase + (group.tiles << a.precision);
-          if (acc[a.runBase] === 1) {
+          const regs = this.r;
+          const mergedAt = this.rb + a.extraBase + (group.tiles << a.precision);
+          const run = b + a.runBase;
+          if (acc[run] === 1) {
             // Tiles left the window since the merge: rebuild it from the live tiles.
             regs.fill(0, mergedAt, mergedAt + m);
             for (let k = 0; k < group.tiles; k++) {
-              if (!this.live(state, group, g, k)) continue;
-              const base = a.extraBase + (k << a.precision);
+              if (!this.live(group, g, k)) continue;
+              const base = this.rb + a.extraBase + (k << a.precision);
               for (let r = 0; r < m; r++)
                 if (regs[base + r]! > regs[mergedAt + r]!) regs[mergedAt + r] = regs[base + r]!;
             }
-            acc[a.runBase] = 0;
+            acc[run] = 0;
           }
-          if (Number.isNaN(acc[a.runBase + 1]!)) {
+          if (Number.isNaN(acc[run + 1]!)) {
             const merged = regs.subarray(mergedAt, mergedAt + m);
-            acc[a.runBase + 1] = merged.some((r) => r > 0) ? Math.round(hllEstimate(merged, a.precision)) : 0;
+            acc[run + 1] = merged.some((r) => r > 0) ? Math.round(hllEstimate(merged, a.precision)) : 0;
           }
-          out.push(acc[a.runBase + 1]!);
+          out.push(acc[run + 1]!);
           break;
         }
       }
