@@ -223,7 +223,11 @@ export class ViewLayout {
       if (this.regSize > 0) this.regChunks.push(new Uint8Array(this.chunkStates * this.regSize));
     }
     const b = (slot & this.chunkMask) * this.stride;
-    this.chunks[chunk]!.set(this.template, b);
+    const data = this.chunks[chunk]!;
+    const template = this.template;
+    // A plain loop: TypedArray.set has a fixed cost that dominates for the small states of pair entities.
+    if (template.length <= 256) for (let i = 0; i < template.length; i++) data[b + i] = template[i]!;
+    else data.set(template, b);
     if (this.regSize > 0) {
       const rb = (slot & this.chunkMask) * this.regSize;
       this.regChunks[chunk]!.fill(0, rb, rb + this.regSize);
