@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type Config, loadConfig } from '../core/config.js';
 import { ForyouError } from '../core/errors.js';
 import type { WorldFormat } from '../io/world-folder.js';
+import { registerEvalCommands } from './commands/eval.js';
 import { registerFeatureCommands } from './commands/features.js';
 import { registerImportCommands } from './commands/import.js';
 import { registerLakeCommands } from './commands/lake.js';
@@ -44,6 +45,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
   registerServeCommand(program);
   registerLogCommands(program);
   registerFeatureCommands(program);
+  registerEvalCommands(program);
   return program;
 }
 
