@@ -100,6 +100,12 @@ export const ERROR_CATALOGUE = {
     summary: 'A feature view changed without a version bump, or its version went backwards.',
     hint: "Increase the view's version: stored rows and their packed layout belong to one version.",
   },
+  FY_ARTIFACT_NOT_FOUND: {
+    status: 404,
+    exitCode: 66,
+    summary: 'No artifact (model or index) with that name or version exists in the registry.',
+    hint: 'Run `foryou models list` to see the artifacts and their versions.',
+  },
   FY_INTERNAL: {
     status: 500,
     exitCode: 70,
