@@ -5,6 +5,7 @@ import type { WorldFormat } from '../io/world-folder.js';
 import { registerEvalCommands } from './commands/eval.js';
 import { registerFeatureCommands } from './commands/features.js';
 import { registerImportCommands } from './commands/import.js';
+import { registerJobCommands, registerModelCommands } from './commands/jobs.js';
 import { registerLakeCommands } from './commands/lake.js';
 import { registerLogCommands } from './commands/log.js';
 import { registerReplayCommand } from './commands/replay.js';
@@ -45,6 +46,8 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
   registerServeCommand(program);
   registerLogCommands(program);
   registerFeatureCommands(program);
+  registerJobCommands(program);
+  registerModelCommands(program);
   registerEvalCommands(program);
   return program;
 }

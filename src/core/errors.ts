@@ -106,6 +106,12 @@ export const ERROR_CATALOGUE = {
     summary: 'No artifact (model or index) with that name or version exists in the registry.',
     hint: 'Run `foryou models list` to see the artifacts and their versions.',
   },
+  FY_JOB_FAILED: {
+    status: 500,
+    exitCode: 70,
+    summary: 'An offline job failed after its retries; the jobs that depend on it did not run.',
+    hint: 'The message names the job and its error; fix the cause and run `foryou jobs run` again (finished jobs are not redone).',
+  },
   FY_INTERNAL: {
     status: 500,
     exitCode: 70,

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import type { Config } from '../core/config.js';
+import { createModel } from '../evaluation/model-registry.js';
+import { evaluate } from '../evaluation/runner.js';
+import { foryouRegistry } from '../features/foryou-views.js';
+import { materializeToOnline } from '../features/materialize.js';
+import { buildOfflineTable } from '../features/offline.js';
+import { OnlineFeatureStore } from '../features/online.js';
+import { Lake } from '../lake/lake.js';
+import { readManifest } from '../lake/manifest.js';
+import { LakeWriter } from '../lake/writer.js';
+import { openEventLog } from '../log/open.js';
+import { ArtifactRegistry } from '../models/artifact-registry.js';
+import { InteractionMatrix } from '../models/interactions.js';
+import { readLakeInteractions } from '../models/lake-interactions.js';
+import { openKeyValueStore } from '../store/open.js';
+import { type Job, JobGraph } from './graph.js';
+
+export interface ForyouJobsOptions {
+  /** Retrieval models to train (evaluation registry names). */
+  models: readonly string[];
+  /** The clock TTLs are measured against when materialising (simulated worlds live in the past). */
+  clock?: Clock;
+  seed?: number;
+}
+
+const hash = (value: unknown) =>
+  createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+
+/**
+ * Foryou's offline jobs, wired to the configured log, lake, store and artifact folder:
+ *
+ *   lake-write ─┬─ features-offline ── features-online
+ *               ├─ train-<model> (one per model) ──┐
+ *               └──────────────────────────────────┴─ evaluate
+ */
+export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph {
+  const lakeDir = resolve(config.lake.dir);
+  const artifacts = new ArtifactRegistry(join(resolve(config.dataDir), 'artifacts'));
+  const features = foryouRegistry();
+  const clock = options.clock ?? systemClock;
+  const lakeSequence = async () => `lake ${(await readManifest(lakeDir)).sequence}`;
+  const withLake = async <T>(fn: (lake: Lake) => Promise<T>): Promise<T> => {
+    const lake = await Lake.open(lakeDir);
+    try {
+      return await fn(lake);
+    } finally {
+      lake.close();
+    }
+  };
+
+  const jobs: Job[] = [
+    {
+      id: 'lake-write',
+      description: 'write new log records into the Parquet lake',
+      deps: [],
+      fingerprint: async () => {
+        const log = await openEventLog(config.log, { readOnly: true });
+        try {
+          const ends = await Promise.all(['events', 'catalog'].map(async (t) => (await log.bounds(t)).end));
+          return `log ${ends.join('/')}`;
+        } finally {
+          await log.close();
+        }
+      },
+      run: async (ctx) => {
+        const log = await openEventLog(config.log, { readOnly: true });
+        try {
+          const writer = await LakeWriter.open(lakeDir, log, { batchMs: 1_000 });
+          try {
+            const summary = await writer.runOnce();
+            ctx.progress(1, 1, `${summary.records} records`);
+          } finally {
+            await writer.close();
+          }
+        } finally {
+          await log.close();
+        }
+        return lakeSequence();
+      },
+    },
+    {
+      id: 'features-offline',
+      description: 'compute every feature view offline over the lake snapshot',
+      deps: ['lake-write'],
+      fingerprint: lakeSequence,
+      run: (ctx) =>
+        withLake(async (lake) => {
+          const views = features.allViews();
+          for (const [k, view] of views.entries()) {
+            await buildOfflineTable(lake.connection(), lake.dir, lake.manifest.sequence, view);
+            ctx.progress(k + 1, views.length, view.name);
+          }
+          return `lake ${lake.manifest.sequence}`;
+        }),
+    },
+    {
+      id: 'features-online',
+      description: 'materialise the newest offline rows into the online store, hour by hour',
+      deps: ['features-offline'],
+      fingerprint: lakeSequence,
+      run: (ctx) =>
+        withLake(async (lake) => {
+          const store = await openKeyValueStore(config.store.url);
+          try {
+            const online = new OnlineFeatureStore(features, store, clock);
+            let rows = 0;
+            const views = features.allViews();
+            for (const [k, view] of views.entries()) {
+              rows += (await materializeToOnline(lake.connection(), lake.dir, view, online)).rowsWritten;
+              ctx.progress(k + 1, views.length, view.name);
+            }
+            return `${rows} rows at lake ${lake.manifest.sequence}`;
+          } finally {
+            await store.close();
+          }
+        }),
+    },
+  ];
+
+  for (const name of options.models) {
+    jobs.push({
+      id: `train-${name}`,
+      description: `train the ${name} retrieval model on the lake's positives`,
+      deps: ['lake-write'],
+      fingerprint: async () => `${await lakeSequence()} ${name}`,
+      run: (ctx) =>
+        withLake(async (lake) => {
+          const interactions = await readLakeInteractions(lake);
+          const train = InteractionMatrix.from(interactions);
+          const model = createModel(name);
+          const started = performance.now();
+          await model.fit(train, { seed: options.seed ?? 42 });
+          ctx.progress(1, 1, `${train.users} users x ${train.items} items`);
+          const meta = await artifacts.publish(
+            name,
+            {
+              kind: 'model',
+              config: { model: name, seed: options.seed ?? 42 },
+              metrics: {
+                trainSeconds: (performance.now() - started) / 1000,
+                users: train.users,
+                items: train.items,
+                interactions: train.nnz,
+              },
+              inputs: {
+                lakeSequence: lake.manifest.sequence,
+                source: 'events: likes, shares, comments, plays >= 50% watched',
+              },
+            },
+            async () => {},
+          );
+          if ((await artifacts.current(name)) === null) await artifacts.promote(name, meta.version);
+          return `${name} v${meta.version}`;
+        }),
+    });
+  }
+
+  jobs.push({
+    id: 'evaluate',
+    description: 'evaluate the retrieval models on the lake with a temporal split; publish the report',
+    deps: options.models.map((m) => `train-${m}`),
+    fingerprint: async () => `${await lakeSequence()} ${hash(options.models)}`,
+    run: (ctx) =>
+      withLake(async (lake) => {
+        const interactions = await readLakeInteractions(lake);
+        const report = await evaluate({
+          dataset: { name: 'lake', interactions },
+          protocol: 'temporal',
+          models: options.models,
+          ks: [10, 50],
+          seed: options.seed ?? 42,
+          onProgress: (message) => ctx.progress(0, 1, message),
+        });
+        const metrics: Record<string, number> = {};
+        for (const m of report.models) {
+          metrics[`${m.name}.ndcg@10`] = m.metrics['ndcg@10'] ?? 0;
+          metrics[`${m.name}.recall@50`] = m.metrics['recall@50'] ?? 0;
+        }
+        const meta = await artifacts.publish(
+          'evaluation',
+          {
+            kind: 'report',
+            config: { protocol: 'temporal', models: options.models },
+            metrics,
+            inputs: { lakeSequence: lake.manifest.sequence },
+          },
+          (dir) => writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`),
+        );
+        return `evaluation v${meta.version}`;
+      }),
+  });
+  return new JobGraph(jobs);
+}
