@@ -112,6 +112,12 @@ export const ERROR_CATALOGUE = {
     summary: 'An offline job failed after its retries; the jobs that depend on it did not run.',
     hint: 'The message names the job and its error; fix the cause and run `foryou jobs run` again (finished jobs are not redone).',
   },
+  FY_PIPELINE_FAILED: {
+    status: 503,
+    exitCode: 69,
+    summary: 'A serving pipeline component whose failure policy is `fail` failed or ran out of time.',
+    hint: 'The message names the component; its trace (`?debug=1`) shows what happened. Components that may fail should degrade.',
+  },
   FY_INTERNAL: {
     status: 500,
     exitCode: 70,
