@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/helpers/index.js';
+import { Rng } from '../core/rng.js';
+import { AnnIndex, exactSearch, recallAtK } from './ann-index.js';
+
+function clustered(n: number, d: number, seed: string): Float32Array {
+  const rng = new Rng(seed);
+  const centres = Array.from({ length: 20 }, () => Float32Array.from({ length: d }, () => rng.normal()));
+  const out = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const c = centres[rng.int(centres.length)]!;
+    for (let k = 0; k < d; k++) out[i * d + k] = c[k]! + 0.5 * rng.normal();
+  }
+  return out;
+}
+
+describe('AnnIndex', () => {
+  const d = 32;
+  const vectors = clustered(5000, d, 'ann');
+
+  it('finds at least 95% of the exact top 100 by inner product', () => {
+    const index = AnnIndex.build(vectors, d);
+    const rng = new Rng('queries');
+    let recall = 0;
+    const queries = 50;
+    for (let q = 0; q < queries; q++) {
+      const at = rng.int(5000) * d;
+      const query = vectors.slice(at, at + d);
+      const hits = index.search(query, 100);
+      const exact = exactSearch(vectors, d, query, 100);
+      recall += recallAtK(hits, exact);
+    }
+    expect(recall / queries).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('saves, and opens memory-mapped with the same answers', () => {
+    const path = join(tempDir(), 'items.usearch');
+    const built = AnnIndex.build(vectors, d);
+    built.save(path);
+    const mapped = AnnIndex.open(path, d, { mmap: true });
+    expect(mapped.size).toBe(5000);
+    const query = vectors.slice(0, d);
+    expect(Array.from(mapped.search(query, 10).keys)).toEqual(Array.from(built.search(query, 10).keys));
+  });
+
+  it('refuses mismatched dimensions and handles an empty index', () => {
+    expect(() => AnnIndex.build(new Float32Array(10), 3)).toThrow('do not make vectors of 3 dimensions');
+    const empty = AnnIndex.build(new Float32Array(0), 4);
+    expect(empty.search(new Float32Array(4), 5).keys.length).toBe(0);
+    expect(() => empty.search(new Float32Array(3), 5)).toThrow('query has 3 dimensions, the index 4');
+  });
+});
