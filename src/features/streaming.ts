@@ -71,19 +71,19 @@ export class StreamingAggregator {
       if (!rt.layout.relevant(row)) continue;
       const first = row[rt.first];
       if (typeof first !== 'string' || first.length === 0) continue;
-      if (rt.second === null) this.touch(rt, first, null, row, event.ts);
+      if (rt.second === null) this.touch(rt, first, null, event.ts);
       else if (rt.second === 'creator_id') {
         if (typeof row.creator_id === 'string' && row.creator_id.length > 0)
-          this.touch(rt, first, row.creator_id, row, event.ts);
+          this.touch(rt, first, row.creator_id, event.ts);
       } else {
         const tags = item?.hashtags ?? [];
         for (let i = 0; i < tags.length; i++)
-          if (tags.indexOf(tags[i]!) === i) this.touch(rt, first, tags[i]!, row, event.ts);
+          if (tags.indexOf(tags[i]!) === i) this.touch(rt, first, tags[i]!, event.ts);
       }
     }
   }
 
-  private touch(rt: ViewRuntime, first: string, second: string | null, row: SourceRow, ts: number): void {
+  private touch(rt: ViewRuntime, first: string, second: string | null, ts: number): void {
     let state: KeyState | undefined;
     if (second === null) {
       state = rt.single.get(first);
@@ -107,7 +107,7 @@ export class StreamingAggregator {
         rt.keys++;
       }
     }
-    rt.layout.apply(state, row, ts);
+    rt.layout.apply(state, ts);
     if (rt.layout.markDirty(state)) {
       rt.dirtyFirst.push(first);
       rt.dirtySecond.push(second);

@@ -123,7 +123,7 @@ describe('ViewLayout (streaming tiles) against a brute-force reference', () => {
         const state = layout.newState();
         events.forEach((e, i) => {
           expect(layout.relevant(e.row)).toBe(true);
-          layout.apply(state, e.row, e.ts);
+          layout.apply(state, e.ts);
           const got = layout.evaluate(state, e.ts);
           const want = reference(events, i);
           for (let k = 0; k < want.length; k++) {
@@ -151,11 +151,7 @@ describe('ViewLayout (streaming tiles) against a brute-force reference', () => {
     for (let k = 0; k < 20_000; k++) {
       ts += 7_000;
       layout.relevant({ type: 'play', user_id: 'u1', item_id: `v${k}`, watch_ms: 1000, duration_ms: 2000 });
-      layout.apply(
-        state,
-        { type: 'play', user_id: 'u1', item_id: `v${k}`, watch_ms: 1000, duration_ms: 2000 },
-        ts,
-      );
+      layout.apply(state, ts);
     }
     expect(layout.chunkBytes()).toBe(allocated);
     expect((layout.evaluate(state, ts)[6] as unknown[]).length).toBe(3);
@@ -166,11 +162,11 @@ describe('ViewLayout (streaming tiles) against a brute-force reference', () => {
     const state = layout.newState();
     const t0 = Date.UTC(2026, 0, 5, 12);
     layout.relevant({ type: 'play', user_id: 'u1', item_id: 'v1' });
-    layout.apply(state, { type: 'play', user_id: 'u1', item_id: 'v1' }, t0);
+    layout.apply(state, t0);
     layout.relevant({ type: 'play', user_id: 'u1', item_id: 'v2' });
-    layout.apply(state, { type: 'play', user_id: 'u1', item_id: 'v2' }, t0 + 2 * 3_600_000);
+    layout.apply(state, t0 + 2 * 3_600_000);
     layout.relevant({ type: 'play', user_id: 'u1', item_id: 'v3' });
-    layout.apply(state, { type: 'play', user_id: 'u1', item_id: 'v3' }, t0); // two hours late
+    layout.apply(state, t0); // two hours late
     expect(layout.evaluate(state, t0 + 2 * 3_600_000)[0]).toBe(1);
   });
 });

@@ -103,7 +103,6 @@ export class ViewLayout {
   /** A new key's buffer: slots and heads at -1 (empty), max accumulators at -Infinity. */
   private readonly template: Float64Array;
   private readonly headsAt: number;
-  private readonly accSize: number;
   private readonly regSize: number;
   private readonly listCount: number;
 
@@ -203,7 +202,6 @@ export class ViewLayout {
         this.template.fill(Number.NEGATIVE_INFINITY, a.accBase, a.accBase + this.groups[a.group]!.tiles);
     for (const a of this.aggregations)
       if (a.def.kind === 'distinct_count') this.template[a.runBase + 1] = Number.NaN;
-    this.accSize = acc;
     this.regSize = regs;
     this.listCount = lists;
     this.passed = new Uint8Array(this.filters.length);
@@ -298,8 +296,8 @@ export class ViewLayout {
     return any;
   }
 
-  /** Applies one source row at event time `ts` to the key's state; call `relevant(row)` first. */
-  apply(state: KeyState, row: SourceRow, ts: number): void {
+  /** Applies the row last passed to `relevant(row)` (which evaluated its values) at event time `ts`. */
+  apply(state: KeyState, ts: number): void {
     this.bind(state);
     const d = this.d;
     const b = this.b;

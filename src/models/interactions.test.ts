@@ -39,7 +39,10 @@ describe('topK', () => {
 
   it('agrees with a full sort on random scores', () => {
     let state = 7;
-    const rand = () => (state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const rand = () => {
+      state = (state * 1103515245 + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
     for (let t = 0; t < 50; t++) {
       const scores = Float32Array.from({ length: 200 }, () => Math.round(rand() * 50) / 50);
       const exclude = Int32Array.from(

@@ -54,8 +54,8 @@ export class InteractionMatrix {
     const itemIndex = new Map<string, number>();
     const userIds: string[] = universe ? [...universe.userIds] : [];
     const itemIds: string[] = universe ? [...universe.itemIds] : [];
-    userIds.forEach((id, i) => userIndex.set(id, i));
-    itemIds.forEach((id, i) => itemIndex.set(id, i));
+    for (const [i, id] of userIds.entries()) userIndex.set(id, i);
+    for (const [i, id] of itemIds.entries()) itemIndex.set(id, i);
     const indexOf = (map: Map<string, number>, ids: string[], id: string, kind: string): number => {
       let i = map.get(id);
       if (i === undefined) {

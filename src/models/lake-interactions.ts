@@ -12,7 +12,10 @@ export interface LakeInteractionOptions {
   beforeMs?: number;
 }
 
-export async function readLakeInteractions(lake: Lake, options: LakeInteractionOptions = {}): Promise<RawInteraction[]> {
+export async function readLakeInteractions(
+  lake: Lake,
+  options: LakeInteractionOptions = {},
+): Promise<RawInteraction[]> {
   const minWatch = options.minWatchFraction ?? 0.5;
   const before = options.beforeMs === undefined ? '' : `AND epoch_ms(ts) < ${Math.floor(options.beforeMs)}`;
   const rows = await lake.query<{ user_id: string; item_id: string; value: number; ts: number }>(
