@@ -1,6 +1,5 @@
 import type { Event } from '../core/schema/index.js';
 import { ENTITIES, type FeatureViewDef, KEY_SEPARATOR } from './definition.js';
-import type { SourceRow } from './expr.js';
 import { assembleRow, type FeatureRow } from './row.js';
 import { type ItemFacts, sourceRow } from './source.js';
 import { type KeyState, ViewLayout } from './view-state.js';
