@@ -1,4 +1,8 @@
 import { ForyouError } from '../core/errors.js';
+import { AlsRecommender } from '../models/als.js';
+import { BprRecommender } from '../models/bpr.js';
+import { EaseRecommender } from '../models/ease.js';
+import { ItemKnnRecommender, SAR_DEFAULTS } from '../models/item-knn.js';
 import { PopularityRecommender } from '../models/popularity.js';
 import type { Recommender } from '../models/recommender.js';
 
@@ -16,6 +20,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const MODELS: Readonly<Record<string, ModelFactory>> = {
   popularity: () => new PopularityRecommender(),
   trending: () => new PopularityRecommender({ halfLifeMs: 30 * DAY_MS }),
+  'item-knn': () => new ItemKnnRecommender(),
+  sar: () => new ItemKnnRecommender(SAR_DEFAULTS, 'sar'),
+  als: () => new AlsRecommender(),
+  bpr: () => new BprRecommender(),
+  ease: () => new EaseRecommender(),
+  'ease-plain': () => new EaseRecommender({ sessionWeight: 0 }, 'ease-plain'),
 };
 
 export function modelNames(): string[] {
