@@ -95,6 +95,21 @@ describe('EaseRecommender', () => {
     }
   });
 
+  it('models at most maxItems items, the most interacted-with', async () => {
+    const train = randomInteractions(30, 80, 10, 5);
+    const counts = train.itemCounts();
+    const ease = new EaseRecommender({ maxItems: 12 });
+    await ease.fit(train, { threads: 1 });
+    const out = new Float32Array(train.items);
+    ease.scoreUser(0, out);
+    const modelled = [...out.keys()].filter((i) => Number.isFinite(out[i]));
+    expect(modelled).toHaveLength(12);
+    const leastKept = Math.min(...modelled.map((i) => counts[i]!));
+    for (let i = 0; i < train.items; i++)
+      if (!modelled.includes(i)) expect(counts[i]).toBeLessThanOrEqual(leastKept);
+    expect(() => new EaseRecommender({ maxItems: 0 })).toThrow('maxItems');
+  });
+
   it('refuses a catalogue too large for its memory budget, suggesting a minItemCount', async () => {
     const train = randomInteractions(30, 80, 10, 6);
     const budget = EaseRecommender.bytesFor(20);
