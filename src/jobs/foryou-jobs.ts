@@ -17,6 +17,7 @@ import { openEventLog } from '../log/open.js';
 import { ArtifactRegistry } from '../models/artifact-registry.js';
 import { InteractionMatrix } from '../models/interactions.js';
 import { readLakeInteractions } from '../models/lake-interactions.js';
+import { saveRecommender } from '../models/persist.js';
 import { openKeyValueStore } from '../store/open.js';
 import { type Job, JobGraph } from './graph.js';
 
@@ -152,7 +153,7 @@ export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph
                 source: 'events: likes, shares, comments, plays >= 50% watched',
               },
             },
-            async () => {},
+            (dir) => saveRecommender(model, dir),
           );
           if ((await artifacts.current(name)) === null) await artifacts.promote(name, meta.version);
           return `${name} v${meta.version}`;

@@ -1,8 +1,17 @@
 import { ForyouError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { type AlsShared, type AlsSide, type AlsTask, alsScratch, gramian, runAlsTask } from './als-kernel.js';
+import {
+  type AlsShared,
+  type AlsSide,
+  type AlsTask,
+  alsScratch,
+  gramian,
+  runAlsTask,
+  solveRow,
+} from './als-kernel.js';
 import type { InteractionMatrix } from './interactions.js';
-import type { FitOptions, Recommender } from './recommender.js';
+import { type ModelState, stateArray } from './model-file.js';
+import type { FitOptions, ServableRecommender } from './recommender.js';
 import { threadCount, WorkerPool } from './worker-pool.js';
 
 export interface AlsOptions {
@@ -44,11 +53,16 @@ export const ALS_DEFAULTS = {
  * each half-iteration solves all users (then all items) exactly, with the Gramian trick (`als-kernel.ts`).
  * Rows are spread over worker threads; results do not depend on the thread count. Scores are x_u · y_i.
  */
-export class AlsRecommender implements Recommender {
+export class AlsRecommender implements ServableRecommender {
   readonly name: string;
   private readonly o: Required<AlsOptions>;
   private users: Float64Array = new Float64Array(0);
   private items: Float64Array = new Float64Array(0);
+  /** YᵀY of the item factors, for folding in a user who was not trained on. */
+  private itemGram: Float64Array = new Float64Array(0);
+  private foldIn = { user: new Float64Array(0), scratch: alsScratch(1) };
+  userIds: readonly string[] = [];
+  itemIds: readonly string[] = [];
 
   constructor(options: AlsOptions = {}, name = 'als') {
     this.name = name;
@@ -106,14 +120,85 @@ export class AlsRecommender implements Recommender {
     }
     this.users = shared.userFactors;
     this.items = shared.itemFactors;
+    this.userIds = train.userIds;
+    this.itemIds = train.itemIds;
+    this.prepareFoldIn();
+  }
+
+  static fromState(state: ModelState): AlsRecommender {
+    const model = new AlsRecommender(state.params as AlsOptions, state.name);
+    const f = model.o.factors;
+    model.users = stateArray(state, 'userFactors', Float64Array, state.userIds.length * f);
+    model.items = stateArray(state, 'itemFactors', Float64Array, state.itemIds.length * f);
+    model.userIds = state.userIds;
+    model.itemIds = state.itemIds;
+    model.prepareFoldIn();
+    return model;
+  }
+
+  toState(): ModelState {
+    return {
+      kind: 'als',
+      name: this.name,
+      params: { ...this.o },
+      userIds: this.userIds,
+      itemIds: this.itemIds,
+      arrays: { userFactors: this.users, itemFactors: this.items },
+    };
+  }
+
+  /** Factors (rows of `factors()` values): users x f and items x f, row-major. Read-only views. */
+  get userFactors(): Float64Array {
+    return this.users;
+  }
+
+  get itemFactors(): Float64Array {
+    return this.items;
+  }
+
+  get factors(): number {
+    return this.o.factors;
+  }
+
+  /**
+   * The factor vector of someone with these items, solved exactly as a training half-iteration would
+   * (each item a positive of confidence 1 + α): ALS's fold-in, about f³/3 + |items| f² operations.
+   */
+  foldInUser(items: ArrayLike<number>): Float64Array {
+    const f = this.o.factors;
+    const side: AlsSide = this.side(
+      Int32Array.of(0, items.length),
+      Int32Array.from(items),
+      new Float32Array(items.length).fill(1),
+    );
+    const { user, scratch } = this.foldIn;
+    if (items.length === 0) user.fill(0);
+    else solveRow(this.itemGram, this.items, f, this.o.lambda, side, 0, user, scratch);
+    return user;
+  }
+
+  scoreHistory(items: ArrayLike<number>, out: Float32Array): void {
+    const x = this.foldInUser(items);
+    this.scoreVector(x, 0, out);
+  }
+
+  private prepareFoldIn(): void {
+    const f = this.o.factors;
+    this.itemGram = new Float64Array(f * f);
+    gramian(this.items, this.items.length / f, f, this.itemGram);
+    this.foldIn = { user: new Float64Array(f), scratch: alsScratch(f) };
   }
 
   scoreUser(u: number, out: Float32Array): void {
     const f = this.o.factors;
     const x = this.users;
-    const y = this.items;
     if (x.length === 0) throw new ForyouError('FY_INVALID_ARGUMENT', `${this.name}: scoreUser before fit`);
-    const xo = u * f;
+    this.scoreVector(x, u * f, out);
+  }
+
+  private scoreVector(x: Float64Array, xo: number, out: Float32Array): void {
+    const f = this.o.factors;
+    const y = this.items;
     for (let i = 0; i < out.length; i++) {
       const yo = i * f;
       let s = 0;

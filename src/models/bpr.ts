@@ -2,7 +2,8 @@ import { ForyouError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { type BprShared, type BprTask, runBprTask } from './bpr-kernel.js';
 import type { InteractionMatrix } from './interactions.js';
-import type { FitOptions, Recommender } from './recommender.js';
+import { type ModelState, stateArray } from './model-file.js';
+import type { FitOptions, ServableRecommender } from './recommender.js';
 import { threadCount, WorkerPool } from './worker-pool.js';
 
 export interface BprOptions {
@@ -43,10 +44,13 @@ export const BPR_DEFAULTS = {
  * SGD on (user, positive, negative) triples (`bpr-kernel.ts`); scores are b_i + p_u · q_i. Items without
  * training interactions score -Infinity.
  */
-export class BprRecommender implements Recommender {
+export class BprRecommender implements ServableRecommender {
   readonly name: string;
   private readonly o: Required<BprOptions>;
   private shared: BprShared | null = null;
+  userIds: readonly string[] = [];
+  itemIds: readonly string[] = [];
+  private history = new Float32Array(0);
 
   constructor(options: BprOptions = {}, name = 'bpr') {
     this.name = name;
@@ -90,6 +94,9 @@ export class BprRecommender implements Recommender {
     for (let k = 0; k < shared.p.length; k++) shared.p[k] = rng.normal(0, this.o.initScale);
     for (let k = 0; k < shared.q.length; k++) shared.q[k] = rng.normal(0, this.o.initScale);
     this.shared = shared;
+    this.userIds = train.userIds;
+    this.itemIds = train.itemIds;
+    this.history = new Float32Array(f);
     if (train.nnz === 0) return;
     const threads = this.o.hogwild ? threadCount(options.threads) : 1;
     const pool =
@@ -109,11 +116,70 @@ export class BprRecommender implements Recommender {
     }
   }
 
+  static fromState(state: ModelState): BprRecommender {
+    const model = new BprRecommender(state.params as BprOptions, state.name);
+    const f = model.o.factors;
+    const users = state.userIds.length;
+    const items = state.itemIds.length;
+    // The training-only parts (the interactions, for sampling) are not kept.
+    model.shared = {
+      factors: f,
+      learningRate: model.o.learningRate,
+      regularization: model.o.regularization,
+      biasRegularization: model.o.biasRegularization,
+      negativeExponent: model.o.negativeExponent,
+      users,
+      items,
+      userPtr: new Int32Array(1),
+      userItems: new Int32Array(0),
+      userOf: new Int32Array(0),
+      p: stateArray(state, 'p', Float32Array, users * f),
+      q: stateArray(state, 'q', Float32Array, items * f),
+      bias: stateArray(state, 'bias', Float32Array, items),
+      itemCounts: stateArray(state, 'itemCounts', Int32Array, items),
+    };
+    model.userIds = state.userIds;
+    model.itemIds = state.itemIds;
+    model.history = new Float32Array(f);
+    return model;
+  }
+
+  toState(): ModelState {
+    const s = this.fitted();
+    return {
+      kind: 'bpr',
+      name: this.name,
+      params: { ...this.o },
+      userIds: this.userIds,
+      itemIds: this.itemIds,
+      arrays: { p: s.p, q: s.q, bias: s.bias, itemCounts: s.itemCounts },
+    };
+  }
+
   scoreUser(u: number, out: Float32Array): void {
-    const s = this.shared;
-    if (!s) throw new ForyouError('FY_INVALID_ARGUMENT', `${this.name}: scoreUser before fit`);
-    const { p, q, bias, factors: f, itemCounts } = s;
-    const po = u * f;
+    const s = this.fitted();
+    this.scoreVector(s.p, u * s.factors, out);
+  }
+
+  /** BPR has no closed-form fold-in: the user vector is the mean of the history's item factors. */
+  scoreHistory(items: ArrayLike<number>, out: Float32Array): void {
+    const { q, factors: f } = this.fitted();
+    const x = this.history;
+    x.fill(0);
+    for (let k = 0; k < items.length; k++) {
+      const o = items[k]! * f;
+      for (let d = 0; d < f; d++) x[d]! += q[o + d]! / items.length;
+    }
+    this.scoreVector(x, 0, out);
+  }
+
+  private fitted(): BprShared {
+    if (!this.shared) throw new ForyouError('FY_INVALID_ARGUMENT', `${this.name}: used before fit`);
+    return this.shared;
+  }
+
+  private scoreVector(p: Float32Array, po: number, out: Float32Array): void {
+    const { q, bias, factors: f, itemCounts } = this.fitted();
     for (let i = 0; i < out.length; i++) {
       if (itemCounts[i] === 0) {
         out[i] = Number.NEGATIVE_INFINITY;

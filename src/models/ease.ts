@@ -1,7 +1,8 @@
 import { totalmem } from 'node:os';
 import { ForyouError } from '../core/errors.js';
 import type { InteractionMatrix } from './interactions.js';
-import type { FitOptions, Recommender } from './recommender.js';
+import { type ModelState, stateArray } from './model-file.js';
+import type { FitOptions, ServableRecommender } from './recommender.js';
 import { type SessionWeightOptions, sessionWeighting } from './session-weight.js';
 import { invertSpd, SpdMatrix } from './spd-inverse.js';
 import { threadCount } from './worker-pool.js';
@@ -43,7 +44,7 @@ export const EASE_DEFAULTS = {
  * The inverse is a blocked Cholesky factorisation and blocked triangular solves on Float64 over shared
  * memory, split across worker threads (`spd-inverse.ts`); B is kept as Float32 (items² x 4 bytes).
  */
-export class EaseRecommender implements Recommender {
+export class EaseRecommender implements ServableRecommender {
   readonly name: string;
   private readonly lambda: number;
   private readonly minItemCount: number;
@@ -52,10 +53,14 @@ export class EaseRecommender implements Recommender {
   private readonly options: EaseOptions;
   private weights: Float32Array = new Float32Array(0);
   /** Modelled items: dense index of each training item, or -1. */
-  private denseOf = new Int32Array(0);
-  private itemOf = new Int32Array(0);
-  private train: InteractionMatrix | null = null;
+  private denseOf: Int32Array = new Int32Array(0);
+  private itemOf: Int32Array = new Int32Array(0);
+  /** The training users' items (CSR), for `scoreUser`. */
+  private userPtr: Int32Array = new Int32Array(0);
+  private userItems: Int32Array = new Int32Array(0);
   private row = new Float32Array(0);
+  userIds: readonly string[] = [];
+  itemIds: readonly string[] = [];
 
   constructor(options: EaseOptions = {}, name = 'ease') {
     this.name = name;
@@ -103,17 +108,55 @@ export class EaseRecommender implements Recommender {
     this.weights = weights;
     this.denseOf = denseOf;
     this.itemOf = itemOf;
-    this.train = train;
+    this.userPtr = train.userPtr;
+    this.userItems = train.userItems;
+    this.userIds = train.userIds;
+    this.itemIds = train.itemIds;
     this.row = new Float32Array(n);
   }
 
+  static fromState(state: ModelState): EaseRecommender {
+    const model = new EaseRecommender(state.params as EaseOptions, state.name);
+    const items = state.itemIds.length;
+    model.itemOf = stateArray(state, 'itemOf', Int32Array);
+    const n = model.itemOf.length;
+    model.weights = stateArray(state, 'weights', Float32Array, n * n);
+    model.denseOf = new Int32Array(items).fill(-1);
+    for (let d = 0; d < n; d++) model.denseOf[model.itemOf[d]!] = d;
+    model.userPtr = stateArray(state, 'userPtr', Int32Array, state.userIds.length + 1);
+    model.userItems = stateArray(state, 'userItems', Int32Array, model.userPtr[state.userIds.length]);
+    model.userIds = state.userIds;
+    model.itemIds = state.itemIds;
+    model.row = new Float32Array(n);
+    return model;
+  }
+
+  toState(): ModelState {
+    return {
+      kind: 'ease',
+      name: this.name,
+      params: { ...this.options },
+      userIds: this.userIds,
+      itemIds: this.itemIds,
+      arrays: {
+        itemOf: this.itemOf,
+        weights: this.weights,
+        userPtr: this.userPtr,
+        userItems: this.userItems,
+      },
+    };
+  }
+
   scoreUser(u: number, out: Float32Array): void {
-    const train = this.train;
-    if (!train) throw new ForyouError('FY_INVALID_ARGUMENT', 'ease: scoreUser before fit');
+    if (this.userPtr.length === 0)
+      throw new ForyouError('FY_INVALID_ARGUMENT', `${this.name}: scoreUser before fit`);
+    this.scoreHistory(this.userItems.subarray(this.userPtr[u]!, this.userPtr[u + 1]!), out);
+  }
+
+  scoreHistory(items: ArrayLike<number>, out: Float32Array): void {
     const n = this.itemOf.length;
     const row = this.row;
     row.fill(0);
-    const items = train.itemsOf(u);
     for (let k = 0; k < items.length; k++) {
       const d = this.denseOf[items[k]!]!;
       if (d < 0) continue;

@@ -1,6 +1,7 @@
 import { ForyouError } from '../core/errors.js';
 import type { InteractionMatrix } from './interactions.js';
-import type { FitOptions, Recommender } from './recommender.js';
+import { type ModelState, stateArray } from './model-file.js';
+import type { FitOptions, ServableRecommender } from './recommender.js';
 import { type SessionWeight, type SessionWeightOptions, sessionWeighting } from './session-weight.js';
 
 export const SIMILARITIES = ['cosine', 'jaccard', 'lift', 'cooccurrence'] as const;
@@ -46,7 +47,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  *
  * Fitting is one pass per item over its users' items, O(Σ_u |I_u|²) time, O(items x neighbours) memory.
  */
-export class ItemKnnRecommender implements Recommender {
+export class ItemKnnRecommender implements ServableRecommender {
   readonly name: string;
   private readonly similarity: Similarity;
   private readonly neighbours: number;
@@ -57,8 +58,12 @@ export class ItemKnnRecommender implements Recommender {
   private ptr: Int32Array = new Int32Array(1);
   private targets: Int32Array = new Int32Array(0);
   private sims: Float32Array = new Float32Array(0);
-  private train: InteractionMatrix | null = null;
+  /** The training users' items (CSR) and the affinity of each, for `scoreUser`. */
+  private userPtr: Int32Array = new Int32Array(0);
+  private userItems: Int32Array = new Int32Array(0);
   private affinity: Float32Array = new Float32Array(0);
+  userIds: readonly string[] = [];
+  itemIds: readonly string[] = [];
 
   constructor(options: ItemKnnOptions = {}, name = 'item-knn') {
     this.name = name;
@@ -118,20 +123,62 @@ export class ItemKnnRecommender implements Recommender {
     }
     this.transpose(n, byTarget);
     this.affinity = userAffinity(train, this.options);
-    this.train = train;
+    this.userPtr = train.userPtr;
+    this.userItems = train.userItems;
+    this.userIds = train.userIds;
+    this.itemIds = train.itemIds;
+  }
+
+  static fromState(state: ModelState): ItemKnnRecommender {
+    const model = new ItemKnnRecommender(state.params as ItemKnnOptions, state.name);
+    const items = state.itemIds.length;
+    model.ptr = stateArray(state, 'ptr', Int32Array, items + 1);
+    model.targets = stateArray(state, 'targets', Int32Array, model.ptr[items]);
+    model.sims = stateArray(state, 'sims', Float32Array, model.ptr[items]);
+    model.userPtr = stateArray(state, 'userPtr', Int32Array, state.userIds.length + 1);
+    const nnz = model.userPtr[state.userIds.length];
+    model.userItems = stateArray(state, 'userItems', Int32Array, nnz);
+    model.affinity = stateArray(state, 'affinity', Float32Array, nnz);
+    model.userIds = state.userIds;
+    model.itemIds = state.itemIds;
+    return model;
+  }
+
+  toState(): ModelState {
+    return {
+      kind: 'item-knn',
+      name: this.name,
+      params: { ...this.options },
+      userIds: this.userIds,
+      itemIds: this.itemIds,
+      arrays: {
+        ptr: this.ptr,
+        targets: this.targets,
+        sims: this.sims,
+        userPtr: this.userPtr,
+        userItems: this.userItems,
+        affinity: this.affinity,
+      },
+    };
   }
 
   scoreUser(u: number, out: Float32Array): void {
-    const train = this.train;
-    if (!train) throw new ForyouError('FY_INVALID_ARGUMENT', `${this.name}: scoreUser before fit`);
+    if (this.userPtr.length === 0)
+      throw new ForyouError('FY_INVALID_ARGUMENT', `${this.name}: scoreUser before fit`);
     out.fill(0);
-    const start = train.userPtr[u]!;
-    const end = train.userPtr[u + 1]!;
-    for (let k = start; k < end; k++) {
-      const i = train.userItems[k]!;
-      const a = this.affinity[k]!;
-      for (let e = this.ptr[i]!; e < this.ptr[i + 1]!; e++) out[this.targets[e]!]! += a * this.sims[e]!;
-    }
+    for (let k = this.userPtr[u]!; k < this.userPtr[u + 1]!; k++)
+      this.addNeighbours(this.userItems[k]!, this.affinity[k]!, out);
+  }
+
+  /** Every history item counts fully (a serving-time history has no ratings; its times are its order). */
+  scoreHistory(items: ArrayLike<number>, out: Float32Array): void {
+    out.fill(0);
+    for (let k = 0; k < items.length; k++) this.addNeighbours(items[k]!, 1, out);
+  }
+
+  private addNeighbours(i: number, a: number, out: Float32Array): void {
+    const { ptr, targets, sims } = this;
+    for (let e = ptr[i]!; e < ptr[i + 1]!; e++) out[targets[e]!]! += a * sims[e]!;
   }
 
   /** Accumulates row j of the co-occurrence into `acc`; returns how many entries of `touched` it set. */

@@ -1,4 +1,5 @@
 import type { InteractionMatrix } from './interactions.js';
+import type { ModelState } from './model-file.js';
 
 export interface FitOptions {
   seed?: number;
@@ -17,6 +18,23 @@ export interface Recommender {
   fit(train: InteractionMatrix, options?: FitOptions): Promise<void>;
   /** Scores of every item for user `u` (an index of the training matrix) into `out` (length = items). */
   scoreUser(u: number, out: Float32Array): void;
+}
+
+/**
+ * A retrieval model serving can use: it scores items for anyone from a list of items (a user's recent
+ * history, an anonymous session), not only for the users it was trained on, and it saves its learned state
+ * (`model-file.ts`; `persist.ts` loads it back by kind).
+ */
+export interface ServableRecommender extends Recommender {
+  /** Item and user ids the indices stand for (the training matrix's). */
+  readonly itemIds: readonly string[];
+  readonly userIds: readonly string[];
+  /**
+   * Scores of every item for someone whose history is `items` (item indices, any order, newest last);
+   * an empty history gives the model's non-personalised scores where it has them, else zeros.
+   */
+  scoreHistory(items: ArrayLike<number>, out: Float32Array): void;
+  toState(): ModelState;
 }
 
 /**
