@@ -46,17 +46,26 @@ export class RequestIdMint {
  * step (`STEP_MS`) in time order (events of sessions that run past the step are carried into the next batch), so a
  * history of any length streams in bounded memory.
  */
+export interface HistoryOptions {
+  /** Stop here instead of at the world's end (e.g. where a live phase takes over). */
+  endMs?: number;
+  /** The audience to use, to keep its state (follows, drift) afterwards; by default one is made. */
+  model?: BehaviourModel;
+}
+
 export function* simulateHistory(
   world: World,
   observer: HistoryObserver = {},
+  options: HistoryOptions = {},
 ): Generator<{ step: number; steps: number; events: Event[] }> {
   const root = new Rng(world.params.seed);
-  const model = new BehaviourModel(world, root.fork('behaviour'));
+  const model = options.model ?? audienceOf(world);
   const policy = new IncumbentFeedPolicy(world, model, root.fork('policy'));
   const rng = root.fork('sessions');
   const requests = new RequestIdMint(`s${world.params.seed}-r`);
   const hourTable = new AliasTable(DIURNAL);
-  const steps = Math.ceil((world.endMs - world.startMs) / STEP_MS);
+  const endMs = Math.min(world.endMs, options.endMs ?? world.endMs);
+  const steps = Math.ceil((endMs - world.startMs) / STEP_MS);
   const pageSize = world.params.pageSize;
   let carry: Event[] = [];
   let sessionsByStep: { user: number; startMs: number }[][] = [];
@@ -70,7 +79,7 @@ export function* simulateHistory(
     planned.sort((a, b) => a.startMs - b.startMs || a.user - b.user);
     const events: Event[] = carry;
     for (const { user, startMs } of planned) {
-      if (startMs >= world.endMs) continue;
+      if (startMs >= endMs) continue;
       const session = model.startSession(user, startMs);
       if (rng.chance(SEARCH_SHARE)) {
         const requestId = requests.mint();
@@ -117,8 +126,18 @@ function viewPage(
   }
 }
 
-/** Draws every user's sessions for the day starting at `dayStart`, bucketed by step. */
-function planDay(
+/** The simulated audience of a world, seeded as `simulateHistory` seeds its own. */
+export function audienceOf(world: World): BehaviourModel {
+  return new BehaviourModel(world, new Rng(world.params.seed).fork('behaviour'));
+}
+
+/** The diurnal table `planDay` draws session start hours from. */
+export function diurnalTable(): AliasTable {
+  return new AliasTable(DIURNAL);
+}
+
+/** Draws every user's sessions for the day starting at `dayStart`, bucketed by `STEP_MS` step. */
+export function planDay(
   world: World,
   rng: Rng,
   hourTable: AliasTable,
