@@ -5,6 +5,7 @@ import { EaseRecommender } from '../models/ease.js';
 import { ItemKnnRecommender, SAR_DEFAULTS } from '../models/item-knn.js';
 import { PopularityRecommender } from '../models/popularity.js';
 import type { Recommender } from '../models/recommender.js';
+import { TwoTowerRecommender } from '../models/two-tower.js';
 
 /** Makes a fresh, untrained model. Settings live in the factory; the seed comes through `fit`. */
 export type ModelFactory = () => Recommender;
@@ -26,6 +27,7 @@ export const MODELS: Readonly<Record<string, ModelFactory>> = {
   bpr: () => new BprRecommender(),
   ease: () => new EaseRecommender(),
   'ease-plain': () => new EaseRecommender({ sessionWeight: 0 }, 'ease-plain'),
+  'two-tower': () => new TwoTowerRecommender(),
 };
 
 export function modelNames(): string[] {
