@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type Config, loadConfig } from '../core/config.js';
 import { ForyouError } from '../core/errors.js';
 import type { WorldFormat } from '../io/world-folder.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerEvalCommands } from './commands/eval.js';
 import { registerFeatureCommands } from './commands/features.js';
 import { registerImportCommands } from './commands/import.js';
@@ -39,6 +40,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       const file: string | undefined = root.opts().config;
       configs.set(root, loadConfig({ ...(file ? { file } : {}), env }));
     });
+  registerDemoCommand(program);
   registerSimCommands(program);
   registerImportCommands(program);
   registerLakeCommands(program);

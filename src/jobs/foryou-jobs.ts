@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { ForyouError } from '../core/errors.js';
+import type { Event, Item, User } from '../core/schema/index.js';
 import { createModel } from '../evaluation/model-registry.js';
 import { evaluate } from '../evaluation/runner.js';
 import { foryouRegistry } from '../features/foryou-views.js';
@@ -14,10 +16,15 @@ import { Lake } from '../lake/lake.js';
 import { readManifest } from '../lake/manifest.js';
 import { LakeWriter } from '../lake/writer.js';
 import { openEventLog } from '../log/open.js';
+import { AlsRecommender } from '../models/als.js';
 import { ArtifactRegistry } from '../models/artifact-registry.js';
 import { InteractionMatrix } from '../models/interactions.js';
 import { readLakeInteractions } from '../models/lake-interactions.js';
-import { saveRecommender } from '../models/persist.js';
+import { loadRecommender, saveRecommender } from '../models/persist.js';
+import { ServingBundle } from '../serving/bundle.js';
+import { buildBundleData } from '../serving/bundle-builder.js';
+import { BUNDLE_ARTIFACT } from '../serving/bundle-holder.js';
+import { alsEmbeddings } from '../serving/embeddings.js';
 import { openKeyValueStore } from '../store/open.js';
 import { type Job, JobGraph } from './graph.js';
 
@@ -161,6 +168,56 @@ export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph
     });
   }
 
+  if (options.models.includes('als'))
+    jobs.push({
+      id: 'build-bundle',
+      description:
+        'build the serving bundle (ALS factors + ANN index, trending and fresh lists, neighbours, user lists) and promote it',
+      deps: ['train-als'],
+      fingerprint: async () => `${await lakeSequence()} als v${await artifacts.current('als')}`,
+      run: (ctx) =>
+        withLake(async (lake) => {
+          const alsVersion = await artifacts.current('als');
+          if (alsVersion === null)
+            throw new ForyouError(
+              'FY_ARTIFACT_NOT_FOUND',
+              'build-bundle needs a promoted als model; run train-als',
+            );
+          const als = await loadRecommender(artifacts.pathOf('als', alsVersion));
+          if (!(als instanceof AlsRecommender))
+            throw new ForyouError(
+              'FY_INVALID_ARGUMENT',
+              `the promoted als artifact holds a ${als.name} model`,
+            );
+          const { items, users, events } = await readServingInputs(lake);
+          ctx.progress(1, 3, `${items.length} items, ${users.length} users, ${events.length} events`);
+          const nowMs = clock.now();
+          const version = `lake-${lake.manifest.sequence}-als-${alsVersion}`;
+          const data = buildBundleData({
+            version,
+            items,
+            users,
+            events,
+            embeddings: alsEmbeddings(als),
+            nowMs,
+          });
+          const bundle = ServingBundle.build(data);
+          ctx.progress(2, 3, 'ANN index built');
+          const meta = await artifacts.publish(
+            BUNDLE_ARTIFACT,
+            {
+              kind: 'index',
+              config: { version, embeddings: 'als', alsVersion },
+              metrics: { items: items.length, users: users.length, events: events.length },
+              inputs: { lakeSequence: lake.manifest.sequence, nowMs },
+            },
+            (dir) => bundle.save(dir),
+          );
+          await artifacts.promote(BUNDLE_ARTIFACT, meta.version);
+          return `${BUNDLE_ARTIFACT} v${meta.version} (promoted)`;
+        }),
+    });
+
   jobs.push({
     id: 'evaluate',
     description: 'evaluate the retrieval models on the lake with a temporal split; publish the report',
@@ -196,4 +253,29 @@ export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph
       }),
   });
   return new JobGraph(jobs);
+}
+
+/** The catalogue and the events serving lists are built from, read from the lake. */
+async function readServingInputs(lake: Lake): Promise<{ items: Item[]; users: User[]; events: Event[] }> {
+  const items = await lake.query<Record<string, unknown>>(
+    `SELECT item_id, creator_id, caption, hashtags, language, duration_ms, epoch_ms(created_ts)::DOUBLE AS created_ts FROM items`,
+  );
+  const users = await lake.query<Record<string, unknown>>(
+    `SELECT user_id, country, language, epoch_ms(signup_ts)::DOUBLE AS signup_ts, interests FROM users`,
+  );
+  const events = await lake.query<Record<string, unknown>>(
+    `SELECT event_id, type, user_id, epoch_ms(ts)::DOUBLE AS ts, item_id, creator_id, watch_ms, duration_ms
+     FROM events WHERE type IN ('play', 'like', 'share', 'comment', 'follow', 'not_interested') ORDER BY ts`,
+  );
+  const clean = (row: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(row))
+      if (v !== null && v !== undefined) out[k] = typeof v === 'bigint' ? Number(v) : v;
+    return out;
+  };
+  return {
+    items: items.map((r) => clean(r) as unknown as Item),
+    users: users.map((r) => clean(r) as unknown as User),
+    events: events.map((r) => clean(r) as unknown as Event),
+  };
 }

@@ -1,0 +1,425 @@
+/**
+ * The For You feed under open-loop load through the real server (`foryou serve`, optionally with
+ * `--workers`), beside the same server's GET /healthz (the framework's near-empty handler) measured in the
+ * same run at the same rate.
+ *
+ * - feed.p99: p99 latency of GET /v1/feed?user=...&count=20 at a fixed arrival rate (default 200/s), from
+ *   each request's intended send time (coordinated omission corrected), against /healthz's p99.
+ * - feed.p50: the same at the median.
+ * - feed.max-rate: the largest rate from a geometric ladder whose p99 stays under 25 ms (with --find-max).
+ * The notes carry candidates scored per request (pre-ranker over all, ranker over the top 300) and the
+ * per-stage p50/p99 from the server's request traces.
+ *
+ * The catalogue is synthetic (so a million items take seconds, not a simulated history): clustered item
+ * and user factors, creators, languages, hashtags, item-to-item neighbours within clusters, trending and
+ * fresh lists; online features for every item, creator and user, and user x creator pairs for follows,
+ * written to LMDB. The bundle goes through the artifact registry and the server memory-maps its index.
+ *
+ * Flags: --items N (default 200,000; 1,000,000 is the issue's target size), --users N, --rate R,
+ * --seconds S, --workers W (default 2), --dims D, --find-max, --dir PATH (keep and reuse the built
+ * bundle and features), --quick.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Rng } from '../src/core/rng.js';
+import type { FeatureViewDef } from '../src/features/definition.js';
+import {
+  CREATOR_STATS,
+  foryouRegistry,
+  ITEM_STATS,
+  USER_CREATOR,
+  USER_ENGAGEMENT,
+} from '../src/features/foryou-views.js';
+import { OnlineFeatureStore } from '../src/features/online.js';
+import { rowLayout } from '../src/features/row.js';
+import { ArtifactRegistry } from '../src/models/artifact-registry.js';
+import type { RequestTrace } from '../src/pipeline/trace.js';
+import { type BundleData, csrOf, ServingBundle } from '../src/serving/bundle.js';
+import { BUNDLE_ARTIFACT } from '../src/serving/bundle-holder.js';
+import { LmdbKeyValueStore } from '../src/store/lmdb-store.js';
+import {
+  benchArgs,
+  findMaxRate,
+  formatNumber,
+  geometricRates,
+  openLoop,
+  percentile,
+  report,
+} from './harness/index.js';
+
+const argv = process.argv.slice(2);
+const { size } = benchArgs(argv);
+function flag(name: string, fallback: number): number {
+  const at = argv.indexOf(`--${name}`);
+  if (at < 0) return fallback;
+  const value = Number(argv[at + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
+  return value;
+}
+const ITEMS = flag('items', size(200_000, 20_000));
+const USERS = flag('users', size(50_000, 5_000));
+const RATE = flag('rate', 200);
+const SECONDS = flag('seconds', size(20, 5));
+const WORKERS = flag('workers', 2);
+const DIMS = flag('dims', 32);
+const FIND_MAX = argv.includes('--find-max');
+/** `--dir PATH`: build the bundle and features there and keep them; a later run with the same path reuses them. */
+const KEEP_DIR = argv.includes('--dir') ? argv[argv.indexOf('--dir') + 1] : undefined;
+const LANGUAGES = ['en', 'es', 'pt', 'zh', 'ja'];
+const LANGUAGE_SHARE = [0.45, 0.2, 0.15, 0.12, 0.08];
+const CLUSTERS = 200;
+const P99_TARGET_MS = 25;
+
+// ---------------------------------------------------------------------------------------------- world
+
+function pickLanguage(rng: Rng): number {
+  let r = rng.float();
+  for (const [l, share] of LANGUAGE_SHARE.entries()) {
+    r -= share;
+    if (r <= 0) return l;
+  }
+  return 0;
+}
+
+export function syntheticBundle(seed: number): BundleData {
+  const rng = new Rng(seed);
+  const n = ITEMS;
+  const creators = Math.max(1, Math.round(n / 20));
+  const tags = 5000;
+  const now = Date.now();
+  const centers = new Float32Array(CLUSTERS * DIMS);
+  for (let k = 0; k < centers.length; k++) centers[k] = rng.normal(0, 1);
+  const clusterOf = new Int32Array(n);
+  const itemFactors = new Float32Array(n * DIMS);
+  const itemCreator = new Int32Array(n);
+  const itemLanguage = new Uint8Array(n);
+  const itemCreatedMs = new Float64Array(n);
+  const itemPopularity = new Float32Array(n);
+  const creatorCluster = Int32Array.from({ length: creators }, () => rng.int(CLUSTERS));
+  const creatorLanguage = Uint8Array.from({ length: creators }, () => pickLanguage(rng));
+  const hashtagRows: number[][] = [];
+  const byCluster: number[][] = Array.from({ length: CLUSTERS }, () => []);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(creators);
+    itemCreator[i] = c;
+    const cluster = creatorCluster[c]!;
+    clusterOf[i] = cluster;
+    byCluster[cluster]!.push(i);
+    itemLanguage[i] = creatorLanguage[c]!;
+    itemCreatedMs[i] = now - 60 * 86_400_000 * (1 - i / n);
+    itemPopularity[i] = Math.log1p(rng.float() ** 3 * 1000);
+    const scale = 0.3 + rng.float();
+    for (let d = 0; d < DIMS; d++)
+      itemFactors[i * DIMS + d] = scale * (centers[cluster * DIMS + d]! + rng.normal(0, 0.7));
+    hashtagRows.push([
+      (cluster * 25 + rng.int(25)) % tags,
+      (cluster * 25 + rng.int(25)) % tags,
+      rng.int(tags),
+    ]);
+  }
+  const userFactors = new Float32Array(USERS * DIMS);
+  const userLanguage = new Uint8Array(USERS);
+  const userLanguages: number[][] = [];
+  const follows: number[][] = [];
+  const recent: number[][] = [];
+  for (let u = 0; u < USERS; u++) {
+    const a = rng.int(CLUSTERS);
+    const b = rng.int(CLUSTERS);
+    for (let d = 0; d < DIMS; d++)
+      userFactors[u * DIMS + d] = 0.1 * (0.7 * centers[a * DIMS + d]! + 0.3 * centers[b * DIMS + d]!);
+    const l = pickLanguage(rng);
+    userLanguage[u] = l;
+    userLanguages.push(l === 0 ? [0] : [0, l]);
+    follows.push(Array.from({ length: 5 }, () => rng.int(creators)));
+    const pool = byCluster[a]!;
+    recent.push(pool.length === 0 ? [] : Array.from({ length: 10 }, () => pool[rng.int(pool.length)]!));
+  }
+  // Neighbours: 20 items of the same cluster, weights falling with rank.
+  const neighbourRows: number[][] = [];
+  const neighbourWeights: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const pool = byCluster[clusterOf[i]!]!;
+    const row = Array.from({ length: Math.min(20, pool.length) }, () => pool[rng.int(pool.length)]!).filter(
+      (j) => j !== i,
+    );
+    neighbourRows.push(row);
+    for (let k = 0; k < row.length; k++) neighbourWeights.push(1 / (1 + k));
+  }
+  const lists = (score: (i: number) => number): number[][] => {
+    const rows: number[][] = LANGUAGES.map(() => []);
+    rows.push([]);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score(b) - score(a));
+    for (const i of order) {
+      if (rows[itemLanguage[i]!]!.length < 500) rows[itemLanguage[i]!]!.push(i);
+      if (rows[LANGUAGES.length]!.length < 500) rows[LANGUAGES.length]!.push(i);
+      if (rows.every((r) => r.length >= 500)) break;
+    }
+    return rows;
+  };
+  return {
+    version: `synthetic-${n}`,
+    languages: LANGUAGES,
+    creatorIds: Array.from({ length: creators }, (_, c) => `c${c}`),
+    hashtags: Array.from({ length: tags }, (_, t) => `tag${t}`),
+    itemIds: Array.from({ length: n }, (_, i) => `v${i}`),
+    itemCreator,
+    itemLanguage,
+    itemCreatedMs,
+    itemHashtags: csrOf(hashtagRows),
+    itemPopularity,
+    dimensions: DIMS,
+    itemFactors,
+    userIds: Array.from({ length: USERS }, (_, u) => `u${u}`),
+    userLanguage,
+    userFactors,
+    userLanguages: csrOf(userLanguages),
+    userFollows: csrOf(follows),
+    userBlocked: csrOf(Array.from({ length: USERS }, () => [])),
+    userRecent: csrOf(recent),
+    neighbours: { ...csrOf(neighbourRows), weight: Float32Array.from(neighbourWeights) },
+    trending: csrOf(lists((i) => itemPopularity[i]!)),
+    fresh: csrOf(lists((i) => itemCreatedMs[i]!)),
+  };
+}
+
+export async function writeFeatures(storeDir: string, data: BundleData, seed: number): Promise<number> {
+  const rng = new Rng(seed).fork('features');
+  const store = await LmdbKeyValueStore.open(storeDir);
+  const online = new OnlineFeatureStore(foryouRegistry(), store);
+  const now = Date.now();
+  const rowFor = (view: FeatureViewDef) => {
+    const layout = rowLayout(view);
+    return {
+      eventTs: now,
+      values: layout.numeric.map((name) => (/rate|fraction/.test(name) ? rng.float() : rng.int(1000))),
+      lists: layout.lists.map(() => []),
+    };
+  };
+  let written = 0;
+  const flush = async (rows: { view: FeatureViewDef; key: string; row: ReturnType<typeof rowFor> }[]) => {
+    written += await online.writeRows(rows);
+    rows.length = 0;
+  };
+  const batch: { view: FeatureViewDef; key: string; row: ReturnType<typeof rowFor> }[] = [];
+  const add = async (view: FeatureViewDef, key: string) => {
+    batch.push({ view, key, row: rowFor(view) });
+    if (batch.length >= 5000) await flush(batch);
+  };
+  for (const id of data.itemIds) await add(ITEM_STATS, id);
+  for (const id of data.creatorIds) await add(CREATOR_STATS, id);
+  for (const [u, id] of data.userIds.entries()) {
+    await add(USER_ENGAGEMENT, id);
+    for (let e = data.userFollows.ptr[u]!; e < data.userFollows.ptr[u + 1]!; e++)
+      await add(USER_CREATOR, `${id}|${data.creatorIds[data.userFollows.idx[e]!]}`);
+  }
+  await flush(batch);
+  await store.close();
+  return written;
+}
+
+// ---------------------------------------------------------------------------------------------- load
+
+function get(agent: http.Agent, port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ agent, host: '127.0.0.1', port, method: 'GET', path }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => {
+        text += chunk;
+      });
+      response.on('end', () =>
+        response.statusCode === 200
+          ? resolve(text)
+          : reject(new Error(`${path}: ${response.statusCode} ${text}`)),
+      );
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+async function startServer(dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const bin = fileURLToPath(new URL('../bin/foryou.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--workers', String(WORKERS)], {
+    env: {
+      ...process.env,
+      FORYOU_DATA_DIR: dir,
+      FORYOU_LOG_URL: pathToFileURL(join(dir, 'log')).href,
+      FORYOU_LOG_FSYNC: 'interval',
+      FORYOU_STORE_URL: `lmdb://${join(dir, 'store')}`,
+      FORYOU_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      out += String(chunk);
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return { child, port };
+}
+
+function stageTable(traces: RequestTrace[]): { text: string; scored: number[]; ranked: number[] } {
+  const byId = new Map<string, number[]>();
+  const scored: number[] = [];
+  const ranked: number[] = [];
+  for (const t of traces) {
+    if (!byId.has('pipeline')) byId.set('pipeline', []);
+    byId.get('pipeline')!.push(t.ms);
+    for (const c of t.components) {
+      if (!byId.has(c.id)) byId.set(c.id, []);
+      byId.get(c.id)!.push(c.ms);
+      if (c.id === 'pre-ranker') scored.push(c.in);
+      if (c.id === 'ranker') ranked.push(c.in);
+    }
+  }
+  const text = [...byId]
+    .map(([id, ms]) => `${id} ${percentile(ms, 50).toFixed(2)}/${percentile(ms, 99).toFixed(2)}`)
+    .join(', ');
+  return { text, scored, ranked };
+}
+
+async function main(): Promise<void> {
+  const dir = KEEP_DIR ?? mkdtempSync(join(tmpdir(), 'foryou-feed-bench-'));
+  let server: ChildProcess | null = null;
+  try {
+    const registry = new ArtifactRegistry(join(dir, 'artifacts'));
+    const existing = (await registry.current(BUNDLE_ARTIFACT)) !== null;
+    if (existing) {
+      const meta = await registry.show(BUNDLE_ARTIFACT);
+      if (meta.config.items !== ITEMS || meta.config.users !== USERS || meta.config.dims !== DIMS)
+        throw new Error(`${dir} holds a bundle of ${JSON.stringify(meta.config)}; use another --dir`);
+      process.stderr.write(`feed bench: reusing the bundle and features in ${dir}\n`);
+    } else {
+      let t = performance.now();
+      const data = syntheticBundle(7);
+      const bundle = ServingBundle.build(data, { threads: 2 });
+      const buildSec = (performance.now() - t) / 1000;
+      const meta = await registry.publish(
+        BUNDLE_ARTIFACT,
+        { kind: 'index', config: { items: ITEMS, users: USERS, dims: DIMS }, metrics: {}, inputs: {} },
+        (out) => bundle.save(out),
+      );
+      await registry.promote(BUNDLE_ARTIFACT, meta.version);
+      t = performance.now();
+      const rows = await writeFeatures(join(dir, 'store'), data, 7);
+      const featuresSec = (performance.now() - t) / 1000;
+      process.stderr.write(
+        `feed bench: ${formatNumber(ITEMS)} items, ${formatNumber(USERS)} users, ${DIMS} dims; bundle + index built in ` +
+          `${buildSec.toFixed(1)} s; ${formatNumber(rows)} feature rows written in ${featuresSec.toFixed(1)} s\n`,
+      );
+    }
+
+    const started = await startServer(dir);
+    server = started.child;
+    const port = started.port;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    const rng = new Rng(11);
+    const feed = () => get(agent, port, `/v1/feed?user=u${rng.int(USERS)}&count=20`);
+    const health = () => get(agent, port, '/healthz');
+    const warmupMs = size(5000, 2000);
+    const durationMs = SECONDS * 1000;
+    const empty = await openLoop({ ratePerSec: RATE, durationMs, warmupMs, fire: health });
+    const loaded = await openLoop({ ratePerSec: RATE, durationMs, warmupMs, fire: feed });
+    const degraded = await (async () => {
+      // A sample of pages: how many were degraded under this load.
+      let count = 0;
+      for (let k = 0; k < 50; k++) {
+        const page = JSON.parse(await feed()) as { degraded: boolean };
+        if (page.degraded) count++;
+      }
+      return count;
+    })();
+    const tracesBody = JSON.parse(await get(agent, port, '/v1/traces?limit=200')) as {
+      traces: RequestTrace[];
+      quality_factor: number;
+    };
+    const stages = stageTable(tracesBody.traces);
+    const params = {
+      items: ITEMS,
+      users: USERS,
+      dims: DIMS,
+      ratePerSec: RATE,
+      seconds: SECONDS,
+      workers: WORKERS,
+    };
+    const common =
+      `${loaded.ok} ok, ${loaded.errors} errors, ${loaded.dropped} dropped of ${loaded.scheduled}; ` +
+      `candidates scored per request (pre-ranker) p50 ${percentile(stages.scored, 50)} min ${Math.min(...stages.scored)}, ` +
+      `ranker over ${percentile(stages.ranked, 50)}; ${degraded}/50 sampled pages degraded; ` +
+      `quality factor ${tracesBody.quality_factor.toFixed(2)}; server-side stage p50/p99 ms (last 200 traces of one worker; sources run in parallel, so each shows the slowest's wall time): ${stages.text}` +
+      (loaded.firstError ? `; first error: ${loaded.firstError}` : '');
+    report({
+      name: 'feed.p99',
+      unit: 'ms',
+      value: loaded.p99,
+      baseline: empty.p99,
+      baselineName: 'GET /healthz p99, same server and rate',
+      better: 'lower',
+      params,
+      notes: `target < ${P99_TARGET_MS} ms at 200/s with 1,000,000 items; ${common}`,
+    });
+    report({
+      name: 'feed.p50',
+      unit: 'ms',
+      value: loaded.p50,
+      baseline: empty.p50,
+      baselineName: 'GET /healthz p50, same server and rate',
+      better: 'lower',
+      params,
+      notes: `p90 ${loaded.p90.toFixed(2)} ms, max ${loaded.max.toFixed(2)} ms; send lag p99 ${loaded.sendLagMs.p99.toFixed(2)} ms`,
+    });
+    if (FIND_MAX) {
+      const { best, steps } = await findMaxRate({
+        rates: geometricRates(10, 1.5, 1000),
+        p99TargetMs: P99_TARGET_MS,
+        durationMs: size(10_000, 3000),
+        warmupMs: 2000,
+        fire: feed,
+        onStep: (s) =>
+          process.stderr.write(
+            `  ${s.ratePerSec}/s: p99 ${s.result.p99.toFixed(2)} ms ${s.pass ? 'pass' : `fail (${s.reasons.join('; ')})`}\n`,
+          ),
+      });
+      const bestEmpty = best
+        ? await openLoop({
+            ratePerSec: best.ratePerSec,
+            durationMs: size(10_000, 3000),
+            warmupMs: 2000,
+            fire: health,
+          })
+        : null;
+      report({
+        name: 'feed.max-rate',
+        unit: 'req/s',
+        value: best?.ratePerSec ?? 0,
+        baseline: steps.at(-1)?.ratePerSec ?? 0,
+        baselineName: 'highest rate tried',
+        better: 'higher',
+        params: { ...params, p99TargetMs: P99_TARGET_MS },
+        notes: best
+          ? `p99 ${best.result.p99.toFixed(2)} ms at ${best.ratePerSec}/s; /healthz p99 at that rate ${bestEmpty!.p99.toFixed(2)} ms`
+          : 'no rate met the target',
+      });
+    }
+    agent.destroy();
+  } finally {
+    if (server) {
+      const exited = new Promise((resolve) => server!.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    if (!KEEP_DIR) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isForyouError } from '../core/errors.js';
+import { rowOf, ServingBundle } from './bundle.js';
+import { decodeCursor } from './feed-service.js';
+import { tinyBundle } from './testing.js';
+
+describe('ServingBundle', () => {
+  it('saves and loads every array, and the loaded index answers like the built one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foryou-bundle-'));
+    try {
+      const built = tinyBundle(30, 6, 5);
+      await built.save(dir);
+      const loaded = await ServingBundle.load(dir);
+      expect(loaded.version).toBe('tiny');
+      for (const key of Object.keys(built.data) as (keyof typeof built.data)[])
+        expect(loaded.data[key], key).toEqual(built.data[key]);
+      const query = built.userVector(0);
+      expect(Array.from(loaded.ann.search(query, 5).keys)).toEqual(
+        Array.from(built.ann.search(query, 5).keys),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('derives creator items newest first and hashtag counts', () => {
+    const bundle = tinyBundle(30, 6, 5);
+    expect(Array.from(rowOf(bundle.creatorItems, 1))).toEqual([25, 19, 13, 7, 1]);
+    expect(bundle.hashtagCounts[0]).toBe(30);
+    expect(bundle.hashtagCounts[1]).toBe(6);
+  });
+
+  it('refuses arrays of the wrong shape', () => {
+    const data = { ...tinyBundle(10, 2, 2).data, itemPopularity: new Float32Array(3) };
+    expect(() => ServingBundle.build(data)).toThrow(/itemPopularity must have 10 entries/);
+  });
+});
+
+describe('decodeCursor', () => {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  it('reads a cursor this API issues', () => {
+    expect(decodeCursor(encode({ v: 1, o: 20, s: 'abc-1', p: ['v1', 'v2'] }))).toEqual({
+      o: 20,
+      s: 'abc-1',
+      p: ['v1', 'v2'],
+    });
+  });
+
+  it.each([
+    ['not base64!'],
+    [encode({ v: 2, o: 0, s: 'a' })],
+    [encode({ v: 1, o: -1, s: 'a' })],
+    [encode({ v: 1, o: 1, s: 'bad id' })],
+    [encode({ v: 1, o: 1, s: 'a', p: ['ok', 'not ok'] })],
+    [encode([1, 2])],
+  ])('rejects %s naming the parameter', (text) => {
+    try {
+      decodeCursor(text);
+      expect.unreachable();
+    } catch (error) {
+      expect(isForyouError(error, 'FY_INVALID_ARGUMENT')).toBe(true);
+      expect((error as { details: { parameter: string } }).details.parameter).toBe('cursor');
+    }
+  });
+});

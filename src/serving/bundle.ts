@@ -1,0 +1,303 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ForyouError } from '../core/errors.js';
+import { type AnnBuildOptions, AnnIndex } from '../retrieval/ann-index.js';
+
+/** Compressed rows: the entries of row r are at [ptr[r], ptr[r + 1]). */
+export interface Csr {
+  ptr: Int32Array;
+  idx: Int32Array;
+}
+
+export interface WeightedCsr extends Csr {
+  weight: Float32Array;
+}
+
+/** Language index meaning "not known". */
+export const NO_LANGUAGE = 255;
+
+/**
+ * Everything the feed needs that offline jobs produce, as flat arrays indexed by dense item, creator and
+ * user numbers (so a million items cost a few hundred megabytes and no per-item objects):
+ * catalogue metadata, item and user factors, item-to-item neighbours, trending and fresh lists per
+ * language, and per-user follows, blocked creators and recent engagements as of the build.
+ */
+export interface BundleData {
+  /** Shown in responses and logs, e.g. "v3" or a build timestamp. */
+  version: string;
+  languages: string[];
+  creatorIds: string[];
+  hashtags: string[];
+  itemIds: string[];
+  itemCreator: Int32Array;
+  itemLanguage: Uint8Array;
+  itemCreatedMs: Float64Array;
+  itemHashtags: Csr;
+  /** A prior per item (log of recent plays, say) for ranking items without online features. */
+  itemPopularity: Float32Array;
+  dimensions: number;
+  /** items x dimensions, row-major. */
+  itemFactors: Float32Array;
+  userIds: string[];
+  userLanguage: Uint8Array;
+  /** users x dimensions, row-major. */
+  userFactors: Float32Array;
+  /** Languages each user reads (language indices). */
+  userLanguages: Csr;
+  userFollows: Csr;
+  /** Creators each user marked not interested. */
+  userBlocked: Csr;
+  /** Each user's most recent engaged items, newest first. */
+  userRecent: Csr;
+  neighbours: WeightedCsr;
+  /** Per language index, the trending items best first; the last row is the global list. */
+  trending: Csr;
+  /** Per language index, the newest items newest first; the last row is the global list. */
+  fresh: Csr;
+}
+
+const TYPED_FIELDS = [
+  'itemCreator',
+  'itemLanguage',
+  'itemCreatedMs',
+  'itemPopularity',
+  'itemFactors',
+  'userLanguage',
+  'userFactors',
+] as const;
+const CSR_FIELDS = [
+  'itemHashtags',
+  'userLanguages',
+  'userFollows',
+  'userBlocked',
+  'userRecent',
+  'neighbours',
+  'trending',
+  'fresh',
+] as const;
+
+const ANN_FILE = 'items.usearch';
+
+/** The entries of row `r` of a CSR. */
+export function rowOf(csr: Csr, r: number): Int32Array {
+  if (r < 0 || r + 1 >= csr.ptr.length) return new Int32Array(0);
+  return csr.idx.subarray(csr.ptr[r]!, csr.ptr[r + 1]!);
+}
+
+/** A CSR from lists of entries. */
+export function csrOf(rows: readonly (readonly number[])[]): Csr {
+  const ptr = new Int32Array(rows.length + 1);
+  let total = 0;
+  for (const [r, row] of rows.entries()) {
+    total += row.length;
+    ptr[r + 1] = total;
+  }
+  const idx = new Int32Array(total);
+  for (const [r, row] of rows.entries()) idx.set(row, ptr[r]!);
+  return { ptr, idx };
+}
+
+/**
+ * A loaded bundle: the data, id lookups and the ANN index over item factors. Immutable once built; a new
+ * version is a new `ServingBundle`, swapped in whole (see `BundleHolder`).
+ */
+export class ServingBundle {
+  readonly itemIndex = new Map<string, number>();
+  readonly userIndex = new Map<string, number>();
+  readonly languageIndex = new Map<string, number>();
+
+  constructor(
+    readonly data: BundleData,
+    readonly ann: AnnIndex,
+  ) {
+    for (const [i, id] of data.itemIds.entries()) this.itemIndex.set(id, i);
+    for (const [u, id] of data.userIds.entries()) this.userIndex.set(id, u);
+    for (const [l, code] of data.languages.entries()) this.languageIndex.set(code, l);
+    void this.creatorItems;
+    void this.hashtagCounts;
+  }
+
+  private creatorItemsCache: Csr | null = null;
+  private hashtagCountCache: Int32Array | null = null;
+
+  /** Items per hashtag (derived on first use). */
+  get hashtagCounts(): Int32Array {
+    if (this.hashtagCountCache) return this.hashtagCountCache;
+    const counts = new Int32Array(this.data.hashtags.length);
+    for (const t of this.data.itemHashtags.idx) counts[t]!++;
+    this.hashtagCountCache = counts;
+    return counts;
+  }
+
+  /** Each creator's items, newest first (derived on first use). */
+  get creatorItems(): Csr {
+    if (this.creatorItemsCache) return this.creatorItemsCache;
+    const { itemCreator, itemCreatedMs, creatorIds } = this.data;
+    const ptr = new Int32Array(creatorIds.length + 1);
+    for (let i = 0; i < itemCreator.length; i++) if (itemCreator[i]! >= 0) ptr[itemCreator[i]! + 1]!++;
+    for (let c = 0; c < creatorIds.length; c++) ptr[c + 1]! += ptr[c]!;
+    const idx = new Int32Array(ptr[creatorIds.length]!);
+    const fill = ptr.slice(0, creatorIds.length);
+    for (let i = 0; i < itemCreator.length; i++) if (itemCreator[i]! >= 0) idx[fill[itemCreator[i]!]!++] = i;
+    for (let c = 0; c < creatorIds.length; c++)
+      idx.subarray(ptr[c]!, ptr[c + 1]!).sort((a, b) => itemCreatedMs[b]! - itemCreatedMs[a]! || b - a);
+    this.creatorItemsCache = { ptr, idx };
+    return this.creatorItemsCache;
+  }
+
+  get version(): string {
+    return this.data.version;
+  }
+
+  get items(): number {
+    return this.data.itemIds.length;
+  }
+
+  itemVector(i: number): Float32Array {
+    const d = this.data.dimensions;
+    return this.data.itemFactors.subarray(i * d, (i + 1) * d);
+  }
+
+  userVector(u: number): Float32Array {
+    const d = this.data.dimensions;
+    return this.data.userFactors.subarray(u * d, (u + 1) * d);
+  }
+
+  /** Builds the ANN index over the item factors in memory (tests, small catalogues). */
+  static build(data: BundleData, options: AnnBuildOptions = {}): ServingBundle {
+    checkShape(data);
+    return new ServingBundle(data, AnnIndex.build(data.itemFactors, data.dimensions, options));
+  }
+
+  /** Writes the bundle to `dir`: `bundle.json`, one binary file per array, and the ANN index. */
+  async save(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const d = this.data;
+    const arrays: Record<string, ArrayBufferView> = {};
+    for (const f of TYPED_FIELDS) arrays[f] = d[f];
+    for (const f of CSR_FIELDS) {
+      arrays[`${f}.ptr`] = d[f].ptr;
+      arrays[`${f}.idx`] = d[f].idx;
+    }
+    arrays['neighbours.weight'] = d.neighbours.weight;
+    const kinds: Record<string, string> = {};
+    for (const [name, view] of Object.entries(arrays)) {
+      kinds[name] = view.constructor.name;
+      await writeFile(
+        join(dir, `${name}.bin`),
+        new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+      );
+    }
+    const meta = {
+      version: d.version,
+      dimensions: d.dimensions,
+      languages: d.languages,
+      creatorIds: d.creatorIds,
+      hashtags: d.hashtags,
+      itemIds: d.itemIds,
+      userIds: d.userIds,
+      arrays: kinds,
+    };
+    await writeFile(join(dir, 'bundle.json'), JSON.stringify(meta));
+    this.ann.save(join(dir, ANN_FILE));
+  }
+
+  /** Opens a saved bundle; the ANN index is memory-mapped, so processes share one copy. */
+  static async load(
+    dir: string,
+    options: { mmap?: boolean; expansionSearch?: number } = {},
+  ): Promise<ServingBundle> {
+    const metaPath = join(dir, 'bundle.json');
+    if (!existsSync(metaPath))
+      throw new ForyouError('FY_ARTIFACT_NOT_FOUND', `no serving bundle in ${dir} (bundle.json is missing)`);
+    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as {
+      version: string;
+      dimensions: number;
+      languages: string[];
+      creatorIds: string[];
+      hashtags: string[];
+      itemIds: string[];
+      userIds: string[];
+      arrays: Record<string, string>;
+    };
+    const arrays: Record<string, ArrayBufferView> = {};
+    for (const [name, kind] of Object.entries(meta.arrays)) {
+      const bytes = await readFile(join(dir, `${name}.bin`));
+      const copy = new Uint8Array(bytes.byteLength);
+      copy.set(bytes);
+      arrays[name] = typedOf(kind, copy.buffer);
+    }
+    const csr = (f: string): Csr => ({
+      ptr: arrays[`${f}.ptr`] as Int32Array,
+      idx: arrays[`${f}.idx`] as Int32Array,
+    });
+    const data: BundleData = {
+      version: meta.version,
+      dimensions: meta.dimensions,
+      languages: meta.languages,
+      creatorIds: meta.creatorIds,
+      hashtags: meta.hashtags,
+      itemIds: meta.itemIds,
+      userIds: meta.userIds,
+      itemCreator: arrays.itemCreator as Int32Array,
+      itemLanguage: arrays.itemLanguage as Uint8Array,
+      itemCreatedMs: arrays.itemCreatedMs as Float64Array,
+      itemPopularity: arrays.itemPopularity as Float32Array,
+      itemFactors: arrays.itemFactors as Float32Array,
+      userLanguage: arrays.userLanguage as Uint8Array,
+      userFactors: arrays.userFactors as Float32Array,
+      itemHashtags: csr('itemHashtags'),
+      userLanguages: csr('userLanguages'),
+      userFollows: csr('userFollows'),
+      userBlocked: csr('userBlocked'),
+      userRecent: csr('userRecent'),
+      neighbours: { ...csr('neighbours'), weight: arrays['neighbours.weight'] as Float32Array },
+      trending: csr('trending'),
+      fresh: csr('fresh'),
+    };
+    checkShape(data);
+    const ann = AnnIndex.open(join(dir, ANN_FILE), data.dimensions, options);
+    return new ServingBundle(data, ann);
+  }
+}
+
+function typedOf(kind: string, buffer: ArrayBuffer): ArrayBufferView {
+  switch (kind) {
+    case 'Int32Array':
+      return new Int32Array(buffer);
+    case 'Uint8Array':
+      return new Uint8Array(buffer);
+    case 'Float32Array':
+      return new Float32Array(buffer);
+    case 'Float64Array':
+      return new Float64Array(buffer);
+    default:
+      throw new ForyouError('FY_IO_FAILED', `serving bundle array of unknown kind ${kind}`);
+  }
+}
+
+function checkShape(d: BundleData): void {
+  const n = d.itemIds.length;
+  const u = d.userIds.length;
+  const bad = (what: string) => {
+    throw new ForyouError('FY_INVALID_ARGUMENT', `serving bundle ${d.version}: ${what}`);
+  };
+  if (d.itemCreator.length !== n || d.itemLanguage.length !== n || d.itemCreatedMs.length !== n)
+    bad(`item arrays must have ${n} entries`);
+  if (d.itemPopularity.length !== n) bad(`itemPopularity must have ${n} entries`);
+  if (d.itemFactors.length !== n * d.dimensions) bad(`itemFactors must be ${n} x ${d.dimensions}`);
+  if (d.userFactors.length !== u * d.dimensions) bad(`userFactors must be ${u} x ${d.dimensions}`);
+  if (d.userLanguage.length !== u) bad(`userLanguage must have ${u} entries`);
+  for (const [name, rows] of [
+    ['itemHashtags', n],
+    ['neighbours', n],
+    ['userLanguages', u],
+    ['userFollows', u],
+    ['userBlocked', u],
+    ['userRecent', u],
+    ['trending', d.languages.length + 1],
+    ['fresh', d.languages.length + 1],
+  ] as const)
+    if (d[name].ptr.length !== rows + 1) bad(`${name} must have ${rows} rows`);
+}

@@ -1,0 +1,72 @@
+import type { Candidate } from '../pipeline/components.js';
+import type { ServingBundle } from './bundle.js';
+
+/** One candidate video in a feed request. */
+export interface FeedCandidate extends Candidate {
+  /** Dense item index in the request's bundle. */
+  item: number;
+  /** Id of the source that produced it (the first one, when several did). */
+  source: string;
+  /** The source's own score (inner product, similarity, trend); comparable only within a source. */
+  retrieval: number;
+  /** Row of this candidate in the request's hydrated feature block, -1 when not hydrated. */
+  featureRow: number;
+  /** The latest ranking score (pre-ranker, then ranker); NaN before scoring. */
+  score: number;
+}
+
+/** Per-candidate features hydrated from the online store, one row per candidate (NaN = unknown). */
+export interface FeatureBlock {
+  /** Column names, `view__feature`. */
+  names: string[];
+  /** rows x names.length, row-major. */
+  values: Float64Array;
+}
+
+/** Mutable per-request state shared by reference across the pipeline's copies of the query. */
+export interface FeedScratch {
+  features: FeatureBlock | null;
+  /** What the query hydrators added, kept here too so the service can check a degraded page after the run. */
+  hydrated: Partial<FeedQuery>;
+}
+
+/**
+ * A feed request as the pipeline sees it. The bundle is captured once when the request starts, so a
+ * bundle swapped in mid-request never mixes two versions' indices.
+ */
+export interface FeedQuery {
+  bundle: ServingBundle;
+  /** The user id as given (known or not), or an anonymous session's pseudo-user id. */
+  userId: string;
+  /** Dense user index in the bundle, null for new and anonymous users. */
+  user: number | null;
+  anonymous: boolean;
+  /** Item indices the session gave as context (cold start), newest first. */
+  contextItems: number[];
+  /** Language indices the user reads (empty: no language filter). */
+  languages: number[];
+  /** The language whose trending list to use, or null for the global list. */
+  locale: number | null;
+  count: number;
+  /** A warm-up run: nothing is logged or remembered. */
+  dryRun?: boolean;
+  /** Position of the first item of this page in the session's scroll. */
+  offset: number;
+  /** Seeds the exploration draw, so a request is reproducible. */
+  seed: number;
+  nowMs: number;
+  /** Ids of the previous page, carried in the cursor (its seen-history write may not have landed yet). */
+  previousPage: string[];
+  // Filled by query hydrators.
+  /** Items already served to this user (impression history in the online store). */
+  seen?: Set<string>;
+  /** Recently engaged items (online features, else the bundle), newest first. */
+  recent?: number[];
+  /** Creators the user follows. */
+  follows?: number[];
+  /** Creators the user marked not interested. */
+  blocked?: Set<number>;
+  /** The user's own feature row (user_features), by name. */
+  userFeatures?: Record<string, number>;
+  scratch: FeedScratch;
+}

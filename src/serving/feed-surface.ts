@@ -1,0 +1,95 @@
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../core/config.js';
+import { foryouRegistry } from '../features/foryou-views.js';
+import { OnlineFeatureStore } from '../features/online.js';
+import type { EventLog } from '../log/port.js';
+import { ArtifactRegistry } from '../models/artifact-registry.js';
+import { TraceBuffer } from '../pipeline/trace.js';
+import { openKeyValueStore } from '../store/open.js';
+import type { KeyValueStore } from '../store/port.js';
+import { BUNDLE_ARTIFACT, BundleHolder } from './bundle-holder.js';
+import type { FeedPipelineOptions } from './feed-pipeline.js';
+import { FeedService } from './feed-service.js';
+import { ImpressionLogger } from './impression-log.js';
+import { feedRoutes } from './routes.js';
+import { SeenStore } from './seen-store.js';
+
+export interface FeedSurfaceOptions {
+  /** Where the artifact registry lives (default `<dataDir>/artifacts`). */
+  registryDir?: string;
+  /** How often to look for a newly promoted bundle (default 2 s; 0 never). */
+  watchMs?: number;
+  /** Pipeline knobs (ranker, extra spaces, deadline). */
+  pipeline?: Partial<Omit<FeedPipelineOptions, 'online' | 'seen' | 'impressions'>>;
+}
+
+/** Everything the feed endpoints need in one process, opened from the configuration. */
+export interface FeedSurface {
+  service: FeedService;
+  holder: BundleHolder;
+  impressions: ImpressionLogger;
+  traces: TraceBuffer;
+  registry: ArtifactRegistry;
+  /** Registers the feed routes on an app from `createHttpApp`. */
+  register(app: FastifyInstance): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The artifact registry of a configuration. */
+export function registryOf(config: Config): ArtifactRegistry {
+  return new ArtifactRegistry(join(resolve(config.dataDir), 'artifacts'));
+}
+
+/**
+ * Opens the feed surface: the promoted serving bundle (its ANN index memory-mapped), the online store
+ * named by `store.url` (LMDB is shared between processes), the impression logger on `log`, and a watch
+ * that swaps in a newly promoted bundle. Resolves to null when no bundle has been promoted yet, so a
+ * server without one still serves ingest.
+ */
+export async function openFeedSurface(
+  config: Config,
+  log: EventLog,
+  options: FeedSurfaceOptions = {},
+): Promise<FeedSurface | null> {
+  const registry = options.registryDir ? new ArtifactRegistry(options.registryDir) : registryOf(config);
+  if ((await registry.current(BUNDLE_ARTIFACT)) === null) return null;
+  const holder = await BundleHolder.fromRegistry(registry);
+  let store: KeyValueStore | null = null;
+  try {
+    store = await openKeyValueStore(config.store.url);
+  } catch (error) {
+    holder.stop();
+    throw error;
+  }
+  const online = new OnlineFeatureStore(foryouRegistry(), store);
+  const seen = new SeenStore(store);
+  const impressions = new ImpressionLogger(log);
+  const traces = new TraceBuffer(200);
+  const service = new FeedService(holder, seen, {
+    ...options.pipeline,
+    online,
+    seen,
+    impressions,
+    traces,
+  });
+  await service.warmUp();
+  const watchMs = options.watchMs ?? 2000;
+  if (watchMs > 0) holder.watch(registry, watchMs);
+  const opened = store;
+  return {
+    service,
+    holder,
+    impressions,
+    traces,
+    registry,
+    register: async (app) => {
+      await app.register(feedRoutes, { feed: service, seen, online, traces });
+    },
+    close: async () => {
+      holder.stop();
+      await impressions.flush();
+      await opened.close();
+    },
+  };
+}

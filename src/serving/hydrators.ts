@@ -1,0 +1,108 @@
+import { KEY_SEPARATOR } from '../features/definition.js';
+import type { OnlineFeatureStore } from '../features/online.js';
+import type { CandidateHydrator, QueryHydrator } from '../pipeline/components.js';
+import { rowOf } from './bundle.js';
+import type { FeedCandidate, FeedQuery } from './feed-query.js';
+import type { SeenStore } from './seen-store.js';
+
+/** Reads the user's impression history (what was served before) for the already-seen filter. */
+export class SeenHistoryHydrator implements QueryHydrator<FeedQuery> {
+  readonly kind = 'query-hydrator' as const;
+  readonly id = 'seen-history';
+
+  constructor(private readonly seen: SeenStore) {}
+
+  async hydrate(query: FeedQuery): Promise<Partial<FeedQuery>> {
+    const seen = new Set(await this.seen.read(query.userId));
+    for (const id of query.previousPage) seen.add(id);
+    query.scratch.hydrated.seen = seen;
+    return { seen };
+  }
+}
+
+/**
+ * The user's profile: online user features (recent engagements among them), follows and blocked creators
+ * from the bundle. Online recent engagements win over the bundle's, which are only as new as its build.
+ */
+export class UserProfileHydrator implements QueryHydrator<FeedQuery> {
+  readonly kind = 'query-hydrator' as const;
+  readonly id = 'user-profile';
+
+  constructor(private readonly online: OnlineFeatureStore) {}
+
+  async hydrate(query: FeedQuery): Promise<Partial<FeedQuery>> {
+    const { bundle } = query;
+    const features = await this.online.getOnlineFeatures('user_features', [query.userId], { lists: true });
+    const userFeatures: Record<string, number> = {};
+    for (const [k, name] of features.names.entries()) userFeatures[name] = features.values[k]!;
+    const engagedAt = features.listNames.indexOf('user_engagement__engaged_items');
+    const online = engagedAt >= 0 ? (features.lists?.[0]?.[engagedAt] ?? []) : [];
+    const recent: number[] = [];
+    for (const id of online) {
+      const i = bundle.itemIndex.get(String(id));
+      if (i !== undefined && !recent.includes(i)) recent.push(i);
+    }
+    if (query.user !== null)
+      for (const i of rowOf(bundle.data.userRecent, query.user)) if (!recent.includes(i)) recent.push(i);
+    const follows = query.user === null ? [] : [...rowOf(bundle.data.userFollows, query.user)];
+    const blocked = new Set(query.user === null ? [] : rowOf(bundle.data.userBlocked, query.user));
+    const profile = { recent: recent.slice(0, 20), follows, blocked, userFeatures };
+    Object.assign(query.scratch.hydrated, profile);
+    return profile;
+  }
+}
+
+/**
+ * Candidate features from the online store, one batched read per feature service: the items
+ * (item_features), their distinct creators (creator_features) and the user with each creator
+ * (user_creator_features). The result is one block, a row per candidate, shared through the query's
+ * scratch; each candidate gets its row number.
+ */
+export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandidate> {
+  readonly kind = 'candidate-hydrator' as const;
+  readonly id = 'features';
+
+  constructor(private readonly online: OnlineFeatureStore) {}
+
+  async hydrate(query: FeedQuery, candidates: FeedCandidate[]): Promise<FeedCandidate[]> {
+    const { itemCreator, creatorIds } = query.bundle.data;
+    const creatorRow = new Map<number, number>();
+    const creatorKeys: string[] = [];
+    for (const c of candidates) {
+      const creator = itemCreator[c.item]!;
+      if (creator >= 0 && !creatorRow.has(creator)) {
+        creatorRow.set(creator, creatorKeys.length);
+        creatorKeys.push(creatorIds[creator]!);
+      }
+    }
+    const [items, creators, pairs] = await Promise.all([
+      this.online.getOnlineFeatures(
+        'item_features',
+        candidates.map((c) => c.id),
+      ),
+      this.online.getOnlineFeatures('creator_features', creatorKeys),
+      this.online.getOnlineFeatures(
+        'user_creator_features',
+        creatorKeys.map((k) => `${query.userId}${KEY_SEPARATOR}${k}`),
+      ),
+    ]);
+    const names = [...items.names, ...creators.names, ...pairs.names];
+    const width = names.length;
+    const values = new Float64Array(candidates.length * width).fill(Number.NaN);
+    const wi = items.names.length;
+    const wc = creators.names.length;
+    const wp = pairs.names.length;
+    for (const [r, c] of candidates.entries()) {
+      c.featureRow = r;
+      const base = r * width;
+      values.set(items.values.subarray(r * wi, (r + 1) * wi), base);
+      const cr = creatorRow.get(itemCreator[c.item]!);
+      if (cr !== undefined) {
+        values.set(creators.values.subarray(cr * wc, (cr + 1) * wc), base + wi);
+        values.set(pairs.values.subarray(cr * wp, (cr + 1) * wp), base + wi + wc);
+      }
+    }
+    query.scratch.features = { names, values };
+    return candidates;
+  }
+}

@@ -1,0 +1,175 @@
+import { Rng } from '../core/rng.js';
+import type { CandidateSource, RunContext } from '../pipeline/components.js';
+import { NO_LANGUAGE, rowOf } from './bundle.js';
+import type { EmbeddingSpace } from './embeddings.js';
+import type { FeedCandidate, FeedQuery } from './feed-query.js';
+
+type Source = CandidateSource<FeedQuery, FeedCandidate>;
+
+function candidate(query: FeedQuery, item: number, source: string, retrieval: number): FeedCandidate {
+  return { id: query.bundle.data.itemIds[item]!, item, source, retrieval, featureRow: -1, score: Number.NaN };
+}
+
+/** Nearest items to the user's vector in one embedding space (known users only). */
+export class AnnSource implements Source {
+  readonly kind = 'candidate-source' as const;
+  readonly id: string;
+
+  constructor(
+    private readonly space: (query: FeedQuery) => EmbeddingSpace,
+    spaceId: string,
+    private readonly nominal = 500,
+    private readonly overFetch = 1.5,
+  ) {
+    this.id = `ann-${spaceId}`;
+  }
+
+  async fetch(query: FeedQuery, ctx: RunContext): Promise<FeedCandidate[]> {
+    if (query.user === null) return [];
+    const space = this.space(query);
+    const vector = space.userVector(query.user, []);
+    if (!vector) return [];
+    const width = ctx.width(this.nominal, 50);
+    if (query.languages.length === 0) {
+      const hits = space.search(vector, width);
+      return Array.from(hits.keys, (item, k) => candidate(query, item, this.id, hits.scores[k]!));
+    }
+    // Over-fetch and keep the languages the user reads, so the language filter does not empty the
+    // source (a per-language index would do this without the over-fetch at larger scale).
+    const reads = new Set(query.languages);
+    const { itemLanguage } = query.bundle.data;
+    const hits = space.search(vector, Math.round(width * this.overFetch));
+    const out: FeedCandidate[] = [];
+    for (let k = 0; k < hits.keys.length && out.length < width; k++) {
+      const item = hits.keys[k]!;
+      const l = itemLanguage[item]!;
+      if (l === NO_LANGUAGE || reads.has(l)) out.push(candidate(query, item, this.id, hits.scores[k]!));
+    }
+    return out;
+  }
+}
+
+/** Neighbours of the user's recent engagements (and session context items), summed by similarity. */
+export class ItemToItemSource implements Source {
+  readonly kind = 'candidate-source' as const;
+  readonly id = 'item-to-item';
+
+  constructor(
+    private readonly nominal = 300,
+    private readonly seeds = 10,
+  ) {}
+
+  async fetch(query: FeedQuery, ctx: RunContext): Promise<FeedCandidate[]> {
+    const { neighbours } = query.bundle.data;
+    const seeds = [...new Set([...query.contextItems, ...(query.recent ?? [])])].slice(0, this.seeds);
+    const score = new Map<number, number>();
+    for (const [rank, seed] of seeds.entries()) {
+      // Newer engagements count more.
+      const recency = 1 / (1 + 0.2 * rank);
+      for (let e = neighbours.ptr[seed]!; e < neighbours.ptr[seed + 1]!; e++) {
+        const j = neighbours.idx[e]!;
+        score.set(j, (score.get(j) ?? 0) + recency * neighbours.weight[e]!);
+      }
+    }
+    return [...score]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, ctx.width(this.nominal, 20))
+      .map(([item, s]) => candidate(query, item, this.id, s));
+  }
+}
+
+/** What is trending in the user's language (the global list when it is unknown). */
+export class TrendingSource implements Source {
+  readonly kind = 'candidate-source' as const;
+  readonly id = 'trending';
+
+  constructor(private readonly nominal = 200) {}
+
+  async fetch(query: FeedQuery, ctx: RunContext): Promise<FeedCandidate[]> {
+    const { trending, languages } = query.bundle.data;
+    const list = rowOf(trending, query.locale ?? languages.length);
+    const take = Math.min(list.length, ctx.width(this.nominal, 20));
+    const out: FeedCandidate[] = [];
+    for (let k = 0; k < take; k++) out.push(candidate(query, list[k]!, this.id, 1 - k / Math.max(1, take)));
+    return out;
+  }
+}
+
+/** The newest videos of the creators the user follows. */
+export class FollowedCreatorsSource implements Source {
+  readonly kind = 'candidate-source' as const;
+  readonly id = 'followed-creators';
+
+  constructor(
+    private readonly nominal = 100,
+    private readonly perCreator = 5,
+  ) {}
+
+  async fetch(query: FeedQuery, ctx: RunContext): Promise<FeedCandidate[]> {
+    const follows = query.follows ?? [];
+    if (follows.length === 0) return [];
+    const byCreator = query.bundle.creatorItems;
+    const { itemCreatedMs } = query.bundle.data;
+    const out: FeedCandidate[] = [];
+    for (const c of follows) {
+      const items = rowOf(byCreator, c);
+      for (let k = 0; k < Math.min(this.perCreator, items.length); k++) {
+        const i = items[k]!;
+        if (itemCreatedMs[i]! <= query.nowMs) out.push(candidate(query, i, this.id, itemCreatedMs[i]!));
+      }
+    }
+    return out.sort((a, b) => b.retrieval - a.retrieval).slice(0, ctx.width(this.nominal, 10));
+  }
+}
+
+/**
+ * Exploration: a seeded random sample of the newest videos in the user's language, which have too
+ * little history for the other sources to find. The selector reserves slots for them.
+ */
+export class FreshSource implements Source {
+  readonly kind = 'candidate-source' as const;
+  readonly id = 'fresh';
+
+  constructor(private readonly nominal = 50) {}
+
+  async fetch(query: FeedQuery, ctx: RunContext): Promise<FeedCandidate[]> {
+    const { fresh, languages } = query.bundle.data;
+    const list = rowOf(fresh, query.locale ?? languages.length);
+    const take = Math.min(list.length, ctx.width(this.nominal, 10));
+    const rng = new Rng(query.seed).fork('fresh');
+    const picked = new Set<number>();
+    while (picked.size < take) picked.add(list[rng.int(list.length)]!);
+    return [...picked].map((i) => candidate(query, i, this.id, 0));
+  }
+}
+
+/**
+ * New and anonymous users: nearest items to the mean vector of the session's context items when there
+ * are any, else the best of the locale's trending list.
+ */
+export class ColdStartSource implements Source {
+  readonly kind = 'candidate-source' as const;
+  readonly id = 'cold-start';
+
+  constructor(
+    private readonly space: (query: FeedQuery) => EmbeddingSpace,
+    private readonly nominal = 300,
+  ) {}
+
+  async fetch(query: FeedQuery, ctx: RunContext): Promise<FeedCandidate[]> {
+    if (query.user !== null) return [];
+    const width = ctx.width(this.nominal, 20);
+    if (query.contextItems.length > 0) {
+      const space = this.space(query);
+      const vector = space.userVector(null, query.contextItems);
+      if (vector) {
+        const hits = space.search(vector, width);
+        return Array.from(hits.keys, (item, k) => candidate(query, item, this.id, hits.scores[k]!));
+      }
+    }
+    const { trending, languages } = query.bundle.data;
+    let list = rowOf(trending, query.locale ?? languages.length);
+    if (list.length === 0) list = rowOf(trending, languages.length);
+    return Array.from(list.subarray(0, width), (item, k) => candidate(query, item, this.id, -k));
+  }
+}
