@@ -39,6 +39,8 @@ export interface DemoOptions {
   /** Simulated days of live traffic against the platform. */
   liveDays: number;
   seed: number;
+  /** Mean sessions per user per simulated day (the world's activity level). */
+  sessionsPerDay: number;
   /** Retrain and rebuild the serving bundle every this many simulated hours (0: never). */
   retrainHours: number;
   pageSize: number;
@@ -55,6 +57,7 @@ export const DEMO_DEFAULTS = {
   historyDays: 2,
   liveDays: 2,
   seed: 42,
+  sessionsPerDay: 0.6,
   retrainHours: 12,
   pageSize: 8,
   treatmentShare: 0.5,
@@ -124,7 +127,13 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
     lake: { dir: join(dir, 'lake') },
     store: { url: `lmdb://${join(dir, 'store')}` },
   });
-  const world = new World({ users: o.users, items: o.items, days: o.historyDays + o.liveDays, seed: o.seed });
+  const world = new World({
+    users: o.users,
+    items: o.items,
+    days: o.historyDays + o.liveDays,
+    seed: o.seed,
+    sessionsPerDay: o.sessionsPerDay,
+  });
   const audience = audienceOf(world);
   const cutMs = world.startMs + o.historyDays * MS_PER_DAY;
   let nowMs = cutMs;

@@ -20,8 +20,10 @@ describe('foryou demo', () => {
     async () => {
       const summary = await runDemo({
         dir,
+        // Active users (2 sessions a day) give the test power at a small size: about 2,000 sessions per arm.
         users: 1_500,
         items: 1_500,
+        sessionsPerDay: 2,
         historyDays: 1.5,
         liveDays: 1,
         retrainHours: 12,
@@ -30,8 +32,8 @@ describe('foryou demo', () => {
       });
       const report = formatDemoSummary(summary);
       const arms = Object.fromEntries(summary.arms.map((a) => [a.arm, a]));
-      expect(arms[TREATMENT]!.sessions, report).toBeGreaterThan(200);
-      expect(arms[CONTROL]!.sessions, report).toBeGreaterThan(200);
+      expect(arms[TREATMENT]!.sessions, report).toBeGreaterThan(800);
+      expect(arms[CONTROL]!.sessions, report).toBeGreaterThan(800);
       // The split follows the configured share.
       const share = arms[TREATMENT]!.users / (arms[TREATMENT]!.users + arms[CONTROL]!.users);
       expect(share, report).toBeGreaterThan(0.4);

@@ -80,6 +80,7 @@ export function registerDemoCommand(program: Command): void {
         historyDays: opts.historyDays,
         liveDays: opts.liveDays,
         retrainHours: opts.retrainHours,
+        sessionsPerDay: opts.sessionsPerDay,
         treatmentShare: opts.treatmentShare,
         pageSize: opts.pageSize,
         concurrency: opts.concurrency,
