@@ -66,7 +66,11 @@ export function registerJobCommands(program: Command): void {
   };
   const common = (c: Command) =>
     c
-      .option('--models <list>', 'retrieval models to train', 'popularity,trending')
+      .option(
+        '--models <list>',
+        'retrieval models to train (als also feeds the serving bundle)',
+        'popularity,trending,item-knn,als',
+      )
       .option('--as-of <time>', 'the current time for feature TTLs (default: now)', dateOption)
       .option('--seed <n>', 'seed for training and evaluation (default: config seed)', intOption(0, 2 ** 31));
 
