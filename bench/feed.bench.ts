@@ -169,6 +169,7 @@ export function syntheticBundle(seed: number): BundleData {
     itemCreator,
     itemLanguage,
     itemCreatedMs,
+    itemDurationMs: Float32Array.from({ length: n }, (_, i) => 5_000 + (i % 60) * 1_000),
     itemHashtags: csrOf(hashtagRows),
     itemPopularity,
     dimensions: DIMS,

@@ -21,6 +21,7 @@ import { TraceBuffer } from '../pipeline/trace.js';
 import { BundleHolder } from '../serving/bundle-holder.js';
 import { type ExperimentArm, ExperimentFeed, RetrievalOrderRanker } from '../serving/experiment.js';
 import { FeedService } from '../serving/feed-service.js';
+import { promotedRanker } from '../serving/feed-surface.js';
 import { ImpressionLogger } from '../serving/impression-log.js';
 import { feedRoutes } from '../serving/routes.js';
 import { SeenStore } from '../serving/seen-store.js';
@@ -216,7 +217,7 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
     const jobState = new JobStateFile(join(dir, 'jobs.json'));
     const graph = foryouJobs(config, { models: ['popularity', 'item-knn', 'als'], clock, seed: o.seed });
     const train = async () => {
-      const summary = await graph.run(['build-bundle'], jobState, {
+      const summary = await graph.run(['build-bundle', 'train-ranker'], jobState, {
         attempts: 1,
         onEvent: (e) => {
           if (e.kind === 'start') progress({ phase: 'train', done: 0, total: 1, note: e.job });
@@ -232,6 +233,8 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
     await train();
     let trainSeconds = (performance.now() - trainStarted) / 1000;
     holder = await BundleHolder.fromRegistry(artifacts);
+    const ranker = await promotedRanker(artifacts, online);
+    if (!ranker) throw new ForyouError('FY_JOB_FAILED', 'the demo trained no ranker');
     const pipelineBase = {
       online,
       seen,
@@ -242,7 +245,11 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
       deadlineMs: 200,
     };
     const arms: ExperimentArm[] = [
-      { name: TREATMENT, share: o.treatmentShare, feed: new FeedService(holder, seen, pipelineBase) },
+      {
+        name: TREATMENT,
+        share: o.treatmentShare,
+        feed: new FeedService(holder, seen, { ...pipelineBase, ranker }),
+      },
       {
         name: CONTROL,
         share: 1 - o.treatmentShare,
@@ -303,6 +310,8 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
         const t0 = performance.now();
         await train();
         await holder.reload(artifacts);
+        const retrained = await promotedRanker(artifacts, online);
+        if (retrained) ranker.load(retrained.artifact);
         trainSeconds += (performance.now() - t0) / 1000;
         retrains++;
       }

@@ -10,7 +10,7 @@ import { createModel } from '../evaluation/model-registry.js';
 import { evaluate } from '../evaluation/runner.js';
 import { foryouRegistry } from '../features/foryou-views.js';
 import { materializeToOnline } from '../features/materialize.js';
-import { buildOfflineTable } from '../features/offline.js';
+import { buildOfflineTable, offlineTablePath } from '../features/offline.js';
 import { OnlineFeatureStore } from '../features/online.js';
 import { Lake } from '../lake/lake.js';
 import { readManifest } from '../lake/manifest.js';
@@ -21,6 +21,9 @@ import { ArtifactRegistry } from '../models/artifact-registry.js';
 import { InteractionMatrix } from '../models/interactions.js';
 import { readLakeInteractions } from '../models/lake-interactions.js';
 import { loadRecommender, saveRecommender } from '../models/persist.js';
+import { RANKER_ARTIFACT, RANKER_FILE, saveRankerArtifact } from '../models/ranker-artifact.js';
+import { trainRanker } from '../models/ranker-train.js';
+import { buildRankingSamples, rankerFeatureRegistry } from '../models/ranking-samples.js';
 import { ServingBundle } from '../serving/bundle.js';
 import { buildBundleData } from '../serving/bundle-builder.js';
 import { BUNDLE_ARTIFACT } from '../serving/bundle-holder.js';
@@ -35,6 +38,9 @@ export interface ForyouJobsOptions {
   clock?: Clock;
   seed?: number;
 }
+
+/** Fewer impressions than this make a ranker that is noise. */
+const RANKER_MIN_SAMPLES = 1_000;
 
 const hash = (value: unknown) =>
   createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
@@ -167,6 +173,46 @@ export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph
         }),
     });
   }
+
+  jobs.push({
+    id: 'train-ranker',
+    description: 'train the multi-task ranker on point-in-time samples of every impression in the lake',
+    deps: ['features-offline'],
+    fingerprint: lakeSequence,
+    run: (ctx) =>
+      withLake(async (lake) => {
+        const registry = rankerFeatureRegistry();
+        const featureRows = Object.fromEntries(
+          features
+            .allViews()
+            .map((view) => [
+              view.name,
+              `read_parquet('${offlineTablePath(lake.dir, view).replaceAll("'", "''")}')`,
+            ]),
+        );
+        const samples = await buildRankingSamples(lake.connection(), registry, { featureRows });
+        ctx.progress(1, 2, `${samples.rows} impressions`);
+        if (samples.rows < RANKER_MIN_SAMPLES)
+          throw new ForyouError(
+            'FY_JOB_FAILED',
+            `train-ranker found ${samples.rows} impressions with outcomes in the lake; it needs at least ${RANKER_MIN_SAMPLES}`,
+          );
+        const started = performance.now();
+        const artifact = trainRanker(samples);
+        const meta = await artifacts.publish(
+          RANKER_ARTIFACT,
+          {
+            kind: 'model',
+            config: { model: 'gbdt-multitask', weights: artifact.weights },
+            metrics: { samples: samples.rows, trainSeconds: (performance.now() - started) / 1000 },
+            inputs: { lakeSequence: lake.manifest.sequence },
+          },
+          (dir) => saveRankerArtifact(join(dir, RANKER_FILE), artifact),
+        );
+        await artifacts.promote(RANKER_ARTIFACT, meta.version);
+        return `${RANKER_ARTIFACT} v${meta.version} (promoted, ${samples.rows} samples)`;
+      }),
+  });
 
   if (options.models.includes('als'))
     jobs.push({

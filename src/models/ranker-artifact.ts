@@ -19,6 +19,10 @@ export interface RankerArtifact {
   preranker: PrerankModel;
 }
 
+/** Artifact name of the ranker in the registry, and its file inside a version's folder. */
+export const RANKER_ARTIFACT = 'ranker';
+export const RANKER_FILE = 'ranker.bin';
+
 const MAGIC = 'FYRANK01';
 const FORMAT_VERSION = 1;
 

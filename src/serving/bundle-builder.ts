@@ -59,6 +59,7 @@ export function buildBundleData(input: BundleBuildInput): BundleData {
   const itemCreator = new Int32Array(n).fill(-1);
   const itemLanguage = new Uint8Array(n).fill(NO_LANGUAGE);
   const itemCreatedMs = new Float64Array(n);
+  const itemDurationMs = new Float32Array(n);
   const itemTags: number[][] = [];
   for (const [i, item] of input.items.entries()) {
     itemIndex.set(item.item_id, i);
@@ -73,6 +74,7 @@ export function buildBundleData(input: BundleBuildInput): BundleData {
     }
     itemLanguage[i] = lang(item.language);
     itemCreatedMs[i] = item.created_ts;
+    itemDurationMs[i] = item.duration_ms ?? 0;
     itemTags.push(
       [...new Set(item.hashtags)].map((tag) => {
         let h = hashtagIndex.get(tag);
@@ -163,6 +165,7 @@ export function buildBundleData(input: BundleBuildInput): BundleData {
     itemCreator,
     itemLanguage,
     itemCreatedMs,
+    itemDurationMs,
     itemHashtags: csrOf(itemTags),
     itemPopularity,
     ...alignEmbeddings(input.embeddings, itemIndex, userIndex, n, u),

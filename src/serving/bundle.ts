@@ -33,6 +33,8 @@ export interface BundleData {
   itemCreator: Int32Array;
   itemLanguage: Uint8Array;
   itemCreatedMs: Float64Array;
+  /** Video length, ms (0 when unknown): a ranker feature. */
+  itemDurationMs: Float32Array;
   itemHashtags: Csr;
   /** A prior per item (log of recent plays, say) for ranking items without online features. */
   itemPopularity: Float32Array;
@@ -61,6 +63,7 @@ const TYPED_FIELDS = [
   'itemCreator',
   'itemLanguage',
   'itemCreatedMs',
+  'itemDurationMs',
   'itemPopularity',
   'itemFactors',
   'userLanguage',
@@ -243,6 +246,9 @@ export class ServingBundle {
       itemCreator: arrays.itemCreator as Int32Array,
       itemLanguage: arrays.itemLanguage as Uint8Array,
       itemCreatedMs: arrays.itemCreatedMs as Float64Array,
+      // Bundles saved before durations were kept read as unknown (0).
+      itemDurationMs:
+        (arrays.itemDurationMs as Float32Array | undefined) ?? new Float32Array(meta.itemIds.length),
       itemPopularity: arrays.itemPopularity as Float32Array,
       itemFactors: arrays.itemFactors as Float32Array,
       userLanguage: arrays.userLanguage as Uint8Array,
@@ -283,7 +289,12 @@ function checkShape(d: BundleData): void {
   const bad = (what: string) => {
     throw new ForyouError('FY_INVALID_ARGUMENT', `serving bundle ${d.version}: ${what}`);
   };
-  if (d.itemCreator.length !== n || d.itemLanguage.length !== n || d.itemCreatedMs.length !== n)
+  if (
+    d.itemCreator.length !== n ||
+    d.itemLanguage.length !== n ||
+    d.itemCreatedMs.length !== n ||
+    d.itemDurationMs.length !== n
+  )
     bad(`item arrays must have ${n} entries`);
   if (d.itemPopularity.length !== n) bad(`itemPopularity must have ${n} entries`);
   if (d.itemFactors.length !== n * d.dimensions) bad(`itemFactors must be ${n} x ${d.dimensions}`);

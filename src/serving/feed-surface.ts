@@ -5,6 +5,7 @@ import { foryouRegistry } from '../features/foryou-views.js';
 import { OnlineFeatureStore } from '../features/online.js';
 import type { EventLog } from '../log/port.js';
 import { ArtifactRegistry } from '../models/artifact-registry.js';
+import { loadRankerArtifact, RANKER_ARTIFACT, RANKER_FILE } from '../models/ranker-artifact.js';
 import { TraceBuffer } from '../pipeline/trace.js';
 import { openKeyValueStore } from '../store/open.js';
 import type { KeyValueStore } from '../store/port.js';
@@ -12,6 +13,7 @@ import { BUNDLE_ARTIFACT, BundleHolder } from './bundle-holder.js';
 import type { FeedPipelineOptions } from './feed-pipeline.js';
 import { FeedService } from './feed-service.js';
 import { ImpressionLogger } from './impression-log.js';
+import { MultiTaskRanker } from './multitask-ranker.js';
 import { feedRoutes } from './routes.js';
 import { SeenStore } from './seen-store.js';
 
@@ -63,11 +65,13 @@ export async function openFeedSurface(
     throw error;
   }
   const online = new OnlineFeatureStore(foryouRegistry(), store);
+  const ranker = options.pipeline?.ranker ?? (await promotedRanker(registry, online));
   const seen = new SeenStore(store);
   const impressions = new ImpressionLogger(log);
   const traces = new TraceBuffer(200);
   const service = new FeedService(holder, seen, {
     ...options.pipeline,
+    ...(ranker ? { ranker } : {}),
     online,
     seen,
     impressions,
@@ -92,4 +96,17 @@ export async function openFeedSurface(
       await opened.close();
     },
   };
+}
+
+/** The promoted multi-task ranker of `registry` behind the serving port, or null when none was trained. */
+export async function promotedRanker(
+  registry: ArtifactRegistry,
+  online: OnlineFeatureStore,
+): Promise<MultiTaskRanker | null> {
+  const version = await registry.current(RANKER_ARTIFACT);
+  if (version === null) return null;
+  return new MultiTaskRanker(
+    await loadRankerArtifact(join(registry.pathOf(RANKER_ARTIFACT, version), RANKER_FILE)),
+    online,
+  );
 }

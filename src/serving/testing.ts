@@ -19,6 +19,7 @@ export function tinyBundle(items = 40, creators = 10, hashtags = 8): ServingBund
     itemCreator: Int32Array.from({ length: items }, (_, i) => i % creators),
     itemLanguage: Uint8Array.from({ length: items }, (_, i) => i % 2),
     itemCreatedMs: Float64Array.from({ length: items }, (_, i) => 1000 * i),
+    itemDurationMs: new Float32Array(items).fill(20_000),
     itemHashtags: csrOf(Array.from({ length: items }, (_, i) => [0, 1 + (i % hashtags)])),
     itemPopularity: Float32Array.from({ length: items }, (_, i) => items - i),
     dimensions: d,

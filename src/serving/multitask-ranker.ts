@@ -1,0 +1,142 @@
+import { KEY_SEPARATOR } from '../features/definition.js';
+import type { OnlineFeatureStore } from '../features/online.js';
+import type { RankerArtifact } from '../models/ranker-artifact.js';
+import { RankerScorer } from '../models/ranker-scorer.js';
+import { rowOf } from './bundle.js';
+import type { FeatureBlock, FeedCandidate, FeedQuery } from './feed-query.js';
+import type { Ranker } from './ranker.js';
+
+const USER_HASHTAG_PREFIX = 'user_hashtag__';
+const DURATION = 'item__duration_s';
+const AGE = 'item__age_h';
+
+/**
+ * The trained multi-task ranker (`src/models/ranker-*`) behind serving's `Ranker` port. Each candidate's
+ * row is assembled in the artifact's feature order from what serving has: the hydrated block (item,
+ * creator and user x creator features), the user's online features (query hydration), the video's
+ * duration and age from the bundle, and the user x hashtag features summed over the video's hashtags,
+ * read here in one batched call, as the training samples sum them (`ranking-samples.ts`). Unknown values
+ * stay NaN, as in training.
+ */
+export class MultiTaskRanker implements Ranker {
+  readonly id = 'multitask-ranker';
+  /** The artifact in service. */
+  artifact!: RankerArtifact;
+  private scorer!: RankerScorer;
+  private userNames!: readonly string[];
+  private candidateNames!: readonly string[];
+  private hashtagNames!: string[];
+  /** How many artifacts this ranker has served (1 after construction). */
+  loads = 0;
+
+  constructor(
+    artifact: RankerArtifact,
+    private readonly online: OnlineFeatureStore,
+  ) {
+    this.load(artifact);
+  }
+
+  /**
+   * Serves `artifact` from now on (a newly trained ranker). A request in flight finishes on the model it
+   * started with: `score` reads every field once before its only await.
+   */
+  load(artifact: RankerArtifact): void {
+    this.artifact = artifact;
+    this.scorer = new RankerScorer(artifact.ranker, artifact.userFeatureNames.length, artifact.weights);
+    this.userNames = artifact.userFeatureNames;
+    this.candidateNames = artifact.candidateFeatureNames;
+    this.hashtagNames = this.candidateNames.filter((n) => n.startsWith(USER_HASHTAG_PREFIX));
+    this.loads++;
+  }
+
+  async score(
+    query: FeedQuery,
+    candidates: readonly FeedCandidate[],
+    features: FeatureBlock | null,
+    out: Float64Array,
+  ): Promise<void> {
+    // One model for the whole request, even if a new one is loaded while this one awaits its read.
+    const { scorer, candidateNames, userNames } = this;
+    const n = candidates.length;
+    const width = candidateNames.length;
+    const rows = new Float32Array(n * width).fill(Number.NaN);
+    const userFeatures = query.userFeatures ?? {};
+    const user = Float32Array.from(userNames, (name) => userFeatures[name] ?? Number.NaN);
+    const { itemDurationMs, itemCreatedMs, itemHashtags, hashtags } = query.bundle.data;
+    const blockWidth = features?.names.length ?? 0;
+    const fromBlock = candidateNames.map((name) => features?.names.indexOf(name) ?? -1);
+    for (let c = 0; c < n; c++) {
+      const cand = candidates[c]!;
+      const o = c * width;
+      for (let f = 0; f < width; f++) {
+        const at = fromBlock[f]!;
+        if (at >= 0 && features && cand.featureRow >= 0)
+          rows[o + f] = features.values[cand.featureRow * blockWidth + at]!;
+      }
+      const duration = itemDurationMs[cand.item]!;
+      set(rows, o, candidateNames, DURATION, duration > 0 ? duration / 1000 : Number.NaN);
+      set(rows, o, candidateNames, AGE, (query.nowMs - itemCreatedMs[cand.item]!) / 3_600_000);
+    }
+    const hashtagNames = this.hashtagNames;
+    if (hashtagNames.length > 0)
+      await this.addHashtagSums(
+        query,
+        candidates,
+        rows,
+        candidateNames,
+        hashtagNames,
+        itemHashtags,
+        hashtags,
+      );
+    const scores = new Float32Array(n);
+    scorer.score(user, rows, scores);
+    for (let c = 0; c < n; c++) out[c] = scores[c]!;
+  }
+
+  /** Σ over each video's distinct hashtags of the user x hashtag features, as training builds them. */
+  private async addHashtagSums(
+    query: FeedQuery,
+    candidates: readonly FeedCandidate[],
+    rows: Float32Array,
+    candidateNames: readonly string[],
+    hashtagNames: readonly string[],
+    itemHashtags: FeedQuery['bundle']['data']['itemHashtags'],
+    hashtags: readonly string[],
+  ): Promise<void> {
+    const keyOf = new Map<number, number>();
+    const keys: string[] = [];
+    for (const cand of candidates)
+      for (const h of rowOf(itemHashtags, cand.item))
+        if (!keyOf.has(h)) {
+          keyOf.set(h, keys.length);
+          keys.push(`${query.userId}${KEY_SEPARATOR}${hashtags[h]}`);
+        }
+    if (keys.length === 0) return;
+    const read = await this.online.getOnlineFeatures('user_hashtag_features', keys);
+    const from = hashtagNames.map((name) => read.names.indexOf(name));
+    const to = hashtagNames.map((name) => candidateNames.indexOf(name));
+    const w = read.names.length;
+    const width = candidateNames.length;
+    for (const [c, cand] of candidates.entries())
+      for (const h of rowOf(itemHashtags, cand.item)) {
+        const k = keyOf.get(h)!;
+        for (let f = 0; f < from.length; f++) {
+          const v = from[f]! >= 0 ? read.values[k * w + from[f]!]! : Number.NaN;
+          if (Number.isNaN(v)) continue;
+          const at = c * width + to[f]!;
+          rows[at] = Number.isNaN(rows[at]!) ? v : rows[at]! + v;
+        }
+      }
+  }
+}
+
+function set(
+  rows: Float32Array,
+  offset: number,
+  names: readonly string[],
+  name: string,
+  value: number,
+): void {
+  const f = names.indexOf(name);
+  if (f >= 0) rows[offset + f] = value;
+}
