@@ -13,7 +13,8 @@ import { BUNDLE_ARTIFACT, BundleHolder } from './bundle-holder.js';
 import type { FeedPipelineOptions } from './feed-pipeline.js';
 import { FeedService } from './feed-service.js';
 import { ImpressionLogger } from './impression-log.js';
-import { MultiTaskRanker } from './multitask-ranker.js';
+import { MultiTaskRanker, PromotedRanker } from './multitask-ranker.js';
+import { FusedRanker } from './ranker.js';
 import { feedRoutes } from './routes.js';
 import { SeenStore } from './seen-store.js';
 
@@ -65,13 +66,14 @@ export async function openFeedSurface(
     throw error;
   }
   const online = new OnlineFeatureStore(foryouRegistry(), store);
-  const ranker = options.pipeline?.ranker ?? (await promotedRanker(registry, online));
+  const promoted = options.pipeline?.ranker ? null : new PromotedRanker(registry, online, new FusedRanker());
+  await promoted?.refresh();
   const seen = new SeenStore(store);
   const impressions = new ImpressionLogger(log);
   const traces = new TraceBuffer(200);
   const service = new FeedService(holder, seen, {
     ...options.pipeline,
-    ...(ranker ? { ranker } : {}),
+    ...(promoted ? { ranker: promoted } : {}),
     online,
     seen,
     impressions,
@@ -79,7 +81,10 @@ export async function openFeedSurface(
   });
   await service.warmUp();
   const watchMs = options.watchMs ?? 2000;
-  if (watchMs > 0) holder.watch(registry, watchMs);
+  if (watchMs > 0) {
+    holder.watch(registry, watchMs);
+    promoted?.watch(watchMs);
+  }
   const opened = store;
   return {
     service,
@@ -92,6 +97,7 @@ export async function openFeedSurface(
     },
     close: async () => {
       holder.stop();
+      promoted?.stop();
       await impressions.flush();
       await opened.close();
     },

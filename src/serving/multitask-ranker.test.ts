@@ -7,11 +7,14 @@ import { Rng } from '../core/rng.js';
 import { KEY_SEPARATOR } from '../features/definition.js';
 import { foryouRegistry, USER_HASHTAG } from '../features/foryou-views.js';
 import { OnlineFeatureStore } from '../features/online.js';
+import { ArtifactRegistry } from '../models/artifact-registry.js';
+import { RANKER_ARTIFACT, RANKER_FILE, saveRankerArtifact } from '../models/ranker-artifact.js';
 import { RankerScorer } from '../models/ranker-scorer.js';
 import { trainRanker } from '../models/ranker-train.js';
 import { type RankingSamples, TASK_COUNT } from '../models/ranking-samples.js';
 import { LmdbKeyValueStore } from '../store/lmdb-store.js';
-import { MultiTaskRanker } from './multitask-ranker.js';
+import { MultiTaskRanker, PromotedRanker } from './multitask-ranker.js';
+import { FusedRanker } from './ranker.js';
 import { candidateOf, tinyBundle, tinyQuery } from './testing.js';
 
 const USER = ['user_engagement__plays_1d'];
@@ -100,6 +103,52 @@ describe('the multi-task ranker behind the serving port', () => {
       // A newly trained artifact takes over for the next request.
       ranker.load(artifact());
       expect(ranker.loads).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('serves the fused ranker until a ranker is promoted, then the promoted one, then a newer one', async () => {
+    const bundle = tinyBundle();
+    const store = await LmdbKeyValueStore.open(join(dir, 'store-2'));
+    try {
+      const online = new OnlineFeatureStore(foryouRegistry(), store, new FakeClock(1e12));
+      const registry = new ArtifactRegistry(join(dir, 'artifacts'));
+      const ranker = new PromotedRanker(registry, online, new FusedRanker());
+      const query = tinyQuery(bundle, 5, { userFeatures: { user_engagement__plays_1d: 4 } });
+      const candidates = [0, 3, 5].map((i) => candidateOf(bundle, i));
+      const block = { names: ['item_stats__like_rate_7d'], values: Float64Array.of(0.1, 0.5, 0.9) };
+      candidates.forEach((c, r) => {
+        c.featureRow = r;
+      });
+      const scores = async (r: { score: PromotedRanker['score'] }) => {
+        const out = new Float64Array(3);
+        await r.score(query, candidates, block, out);
+        return Array.from(out);
+      };
+      expect(await ranker.refresh()).toBe(false);
+      expect(ranker.servingVersion).toBeNull();
+      expect(await scores(ranker)).toEqual(await scores(new FusedRanker()));
+
+      const publish = async (a: ReturnType<typeof artifact>) => {
+        const meta = await registry.publish(
+          RANKER_ARTIFACT,
+          { kind: 'model', config: {}, metrics: {}, inputs: {} },
+          (d) => saveRankerArtifact(join(d, RANKER_FILE), a),
+        );
+        await registry.promote(RANKER_ARTIFACT, meta.version);
+        return meta.version;
+      };
+      const first = artifact();
+      const v1 = await publish(first);
+      expect(await ranker.refresh()).toBe(true);
+      expect(ranker.servingVersion).toBe(v1);
+      expect(await scores(ranker)).toEqual(await scores(new MultiTaskRanker(first, online)));
+      expect(await ranker.refresh()).toBe(false);
+
+      const v2 = await publish(artifact());
+      expect(await ranker.refresh()).toBe(true);
+      expect(ranker.servingVersion).toBe(v2);
     } finally {
       await store.close();
     }

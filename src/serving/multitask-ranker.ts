@@ -1,6 +1,13 @@
+import { join } from 'node:path';
 import { KEY_SEPARATOR } from '../features/definition.js';
 import type { OnlineFeatureStore } from '../features/online.js';
-import type { RankerArtifact } from '../models/ranker-artifact.js';
+import type { ArtifactRegistry } from '../models/artifact-registry.js';
+import {
+  loadRankerArtifact,
+  RANKER_ARTIFACT,
+  RANKER_FILE,
+  type RankerArtifact,
+} from '../models/ranker-artifact.js';
 import { RankerScorer } from '../models/ranker-scorer.js';
 import { rowOf } from './bundle.js';
 import type { FeatureBlock, FeedCandidate, FeedQuery } from './feed-query.js';
@@ -139,4 +146,73 @@ function set(
 ): void {
   const f = names.indexOf(name);
   if (f >= 0) rows[offset + f] = value;
+}
+
+/**
+ * The ranker a server runs: the promoted `ranker` artifact of a registry behind `MultiTaskRanker`, or
+ * `fallback` (the fused ranker) while none has been trained; `watch` polls the registry and swaps in a
+ * newly promoted version between requests (a request in flight keeps the model it started with).
+ */
+export class PromotedRanker implements Ranker {
+  readonly id = 'ranker';
+  private current: Ranker;
+  private model: MultiTaskRanker | null = null;
+  private version: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly registry: ArtifactRegistry,
+    private readonly online: OnlineFeatureStore,
+    private readonly fallback: Ranker,
+  ) {
+    this.current = fallback;
+  }
+
+  /** Which model serves: the artifact version, or null for the fallback. */
+  get servingVersion(): number | null {
+    return this.version;
+  }
+
+  score(
+    query: FeedQuery,
+    candidates: readonly FeedCandidate[],
+    features: FeatureBlock | null,
+    out: Float64Array,
+  ): void | Promise<void> {
+    return this.current.score(query, candidates, features, out);
+  }
+
+  /** Loads the promoted version if it is not the one serving; true when it changed. */
+  async refresh(): Promise<boolean> {
+    const version = await this.registry.current(RANKER_ARTIFACT);
+    if (version === this.version) return false;
+    if (version === null) {
+      this.current = this.fallback;
+      this.model = null;
+    } else {
+      const artifact = await loadRankerArtifact(
+        join(this.registry.pathOf(RANKER_ARTIFACT, version), RANKER_FILE),
+      );
+      if (this.model) this.model.load(artifact);
+      else this.model = new MultiTaskRanker(artifact, this.online);
+      this.current = this.model;
+    }
+    this.version = version;
+    return true;
+  }
+
+  watch(everyMs: number): void {
+    this.stop();
+    this.timer = setInterval(() => {
+      this.refresh().catch(() => {
+        // A half-written or damaged artifact: keep serving the current model and try again next time.
+      });
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
 }
