@@ -216,11 +216,17 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
     // Offline: lake, models, serving bundle.
     const jobState = new JobStateFile(join(dir, 'jobs.json'));
     const graph = foryouJobs(config, { models: ['popularity', 'item-knn', 'als'], clock, seed: o.seed });
+    const targets = ['build-bundle', 'train-ranker'];
+    const jobCount = graph.order(targets).length;
+    let jobsDone = 0;
     const train = async () => {
-      const summary = await graph.run(['build-bundle', 'train-ranker'], jobState, {
+      jobsDone = 0;
+      const summary = await graph.run(targets, jobState, {
         attempts: 1,
         onEvent: (e) => {
-          if (e.kind === 'start') progress({ phase: 'train', done: 0, total: 1, note: e.job });
+          if (e.kind === 'start') progress({ phase: 'train', done: jobsDone, total: jobCount, note: e.job });
+          if (e.kind === 'done' || e.kind === 'skip')
+            progress({ phase: 'train', done: ++jobsDone, total: jobCount, note: e.job });
         },
       });
       if (summary.failed.length > 0)
