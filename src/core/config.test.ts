@@ -39,6 +39,23 @@ describe('loadConfig', () => {
     });
   });
 
+  it('puts the embedded log, lake and store under a given data folder unless they are placed elsewhere', () => {
+    const config = loadConfig({ env: { FORYOU_DATA_DIR: '/srv/foryou/' } });
+    expect(config.log.url).toBe('file:///srv/foryou/log');
+    expect(config.lake.dir).toBe('/srv/foryou/lake');
+    expect(config.store.url).toBe('lmdb:///srv/foryou/store');
+    const placed = loadConfig({
+      env: {
+        FORYOU_DATA_DIR: '/srv/foryou',
+        FORYOU_LOG_URL: 'nats://127.0.0.1:4222',
+        FORYOU_LAKE_DIR: '/data/lake',
+      },
+    });
+    expect(placed.log.url).toBe('nats://127.0.0.1:4222');
+    expect(placed.lake.dir).toBe('/data/lake');
+    expect(placed.store.url).toBe('lmdb:///srv/foryou/store');
+  });
+
   it('layers file < environment < overrides', () => {
     const file = configFile(JSON.stringify({ seed: 1, http: { port: 9000, host: '0.0.0.0' } }));
     const config = loadConfig({

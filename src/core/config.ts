@@ -105,6 +105,24 @@ export interface LoadConfigOptions {
 
 type Source = Record<string, unknown>;
 
+/**
+ * With a `dataDir` given, the embedded stores that were not given a place of their own live under it (the
+ * log in `<dataDir>/log`, the lake in `<dataDir>/lake`, the online store in `<dataDir>/store`), as the
+ * artifacts always do; without one the schema's defaults put them under `.foryou`.
+ */
+function placeUnderDataDir(input: Source): void {
+  const dataDir = input.dataDir;
+  if (typeof dataDir !== 'string' || dataDir === '') return;
+  const dir = dataDir.replace(/\/+$/, '') || '/';
+  const unset = (section: string, key: string) => {
+    const value = input[section];
+    return !(value && typeof value === 'object' && key in (value as Source));
+  };
+  if (unset('log', 'url')) setPath(input, 'log.url', `file://${dir}/log`);
+  if (unset('lake', 'dir')) setPath(input, 'lake.dir', `${dir}/lake`);
+  if (unset('store', 'url')) setPath(input, 'store.url', `lmdb://${dir}/store`);
+}
+
 function setPath(target: Source, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
   let node = target;
@@ -195,6 +213,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
 
   const input = merge(merge(merge({}, fromFile), fromEnv), (options.overrides ?? {}) as Source);
+  placeUnderDataDir(input);
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues) {

@@ -24,6 +24,8 @@ import { loadRecommender, saveRecommender } from '../models/persist.js';
 import { RANKER_ARTIFACT, RANKER_FILE, saveRankerArtifact } from '../models/ranker-artifact.js';
 import { trainRanker } from '../models/ranker-train.js';
 import { buildRankingSamples, rankerFeatureRegistry } from '../models/ranking-samples.js';
+import { TwoTowerModel } from '../models/two-tower.js';
+import { buildTwoTowerData } from '../models/two-tower-data.js';
 import { ServingBundle } from '../serving/bundle.js';
 import { buildBundleData } from '../serving/bundle-builder.js';
 import { BUNDLE_ARTIFACT } from '../serving/bundle-holder.js';
@@ -38,6 +40,10 @@ export interface ForyouJobsOptions {
   clock?: Clock;
   seed?: number;
 }
+
+const TWO_TOWER = 'two-tower';
+/** The model file inside a two-tower artifact version. */
+export const TWO_TOWER_FILE = 'two-tower.fytt';
 
 /** Fewer impressions than this make a ranker that is noise. */
 const RANKER_MIN_SAMPLES = 1_000;
@@ -137,6 +143,7 @@ export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph
   ];
 
   for (const name of options.models) {
+    if (name === TWO_TOWER) continue; // trained with content below
     jobs.push({
       id: `train-${name}`,
       description: `train the ${name} retrieval model on the lake's positives`,
@@ -173,6 +180,51 @@ export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph
         }),
     });
   }
+
+  if (options.models.includes(TWO_TOWER))
+    jobs.push({
+      id: `train-${TWO_TOWER}`,
+      description:
+        'train the two-tower model with its content item tower (captions, hashtags, creator, language)',
+      deps: ['lake-write'],
+      fingerprint: async () => `${await lakeSequence()} ${TWO_TOWER}`,
+      run: (ctx) =>
+        withLake(async (lake) => {
+          const { items, events } = await readServingInputs(lake);
+          const data = buildTwoTowerData(items, events);
+          ctx.progress(
+            0,
+            1,
+            `${data.train.users} users x ${data.train.items} items, ${data.train.nnz} positives`,
+          );
+          const started = performance.now();
+          const model = await TwoTowerModel.train(
+            { train: data.train, content: data.content },
+            {},
+            { seed: options.seed ?? 42 },
+          );
+          const meta = await artifacts.publish(
+            TWO_TOWER,
+            {
+              kind: 'model',
+              config: { model: TWO_TOWER, content: true, seed: options.seed ?? 42, dim: model.dim },
+              metrics: {
+                trainSeconds: (performance.now() - started) / 1000,
+                users: data.train.users,
+                items: data.train.items,
+                interactions: data.train.nnz,
+              },
+              inputs: {
+                lakeSequence: lake.manifest.sequence,
+                source: 'plays >= 50% watched, likes, shares; item content',
+              },
+            },
+            async (dir) => model.save(join(dir, TWO_TOWER_FILE)),
+          );
+          if ((await artifacts.current(TWO_TOWER)) === null) await artifacts.promote(TWO_TOWER, meta.version);
+          return `${TWO_TOWER} v${meta.version}`;
+        }),
+    });
 
   jobs.push({
     id: 'train-ranker',
