@@ -21,9 +21,10 @@ import { TraceBuffer } from '../pipeline/trace.js';
 import { BundleHolder } from '../serving/bundle-holder.js';
 import { type ExperimentArm, ExperimentFeed, RetrievalOrderRanker } from '../serving/experiment.js';
 import { FeedService } from '../serving/feed-service.js';
-import { promotedRanker } from '../serving/feed-surface.js';
 import { ImpressionLogger } from '../serving/impression-log.js';
-import { feedRoutes } from '../serving/routes.js';
+import { PromotedRanker } from '../serving/multitask-ranker.js';
+import { FusedRanker } from '../serving/ranker.js';
+import { type FeedEndpoint, feedRoutes } from '../serving/routes.js';
 import { SeenStore } from '../serving/seen-store.js';
 import { audienceOf, STEP_MS, simulateHistory } from '../sim/history.js';
 import { World } from '../sim/world.js';
@@ -161,7 +162,7 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
   // listens); until the experiment is set up they answer that the feed is not serving yet.
   const notYet = () =>
     new ForyouError('FY_INTERNAL', 'the feed is not serving yet: no bundle has been built');
-  const endpoint = {
+  const endpoint: FeedEndpoint = {
     feed: (request: Parameters<ExperimentFeed['feed']>[0]) => {
       if (!experiment) throw notYet();
       return experiment.feed(request);
@@ -175,7 +176,7 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
       return experiment.pipeline;
     },
   };
-  await app.register(feedRoutes, { feed: endpoint as unknown as FeedService, seen, online, traces });
+  await app.register(feedRoutes, { feed: endpoint, seen, online, traces });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const ingest = new IngestClient({ url });
@@ -239,8 +240,9 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
     await train();
     let trainSeconds = (performance.now() - trainStarted) / 1000;
     holder = await BundleHolder.fromRegistry(artifacts);
-    const ranker = await promotedRanker(artifacts, online);
-    if (!ranker) throw new ForyouError('FY_JOB_FAILED', 'the demo trained no ranker');
+    const ranker = new PromotedRanker(artifacts, online, new FusedRanker());
+    await ranker.refresh();
+    if (ranker.servingVersion === null) throw new ForyouError('FY_JOB_FAILED', 'the demo trained no ranker');
     const pipelineBase = {
       online,
       seen,
@@ -316,8 +318,7 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
         const t0 = performance.now();
         await train();
         await holder.reload(artifacts);
-        const retrained = await promotedRanker(artifacts, online);
-        if (retrained) ranker.load(retrained.artifact);
+        await ranker.refresh();
         trainSeconds += (performance.now() - t0) / 1000;
         retrains++;
       }

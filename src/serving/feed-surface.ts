@@ -5,7 +5,6 @@ import { foryouRegistry } from '../features/foryou-views.js';
 import { OnlineFeatureStore } from '../features/online.js';
 import type { EventLog } from '../log/port.js';
 import { ArtifactRegistry } from '../models/artifact-registry.js';
-import { loadRankerArtifact, RANKER_ARTIFACT, RANKER_FILE } from '../models/ranker-artifact.js';
 import { TraceBuffer } from '../pipeline/trace.js';
 import { openKeyValueStore } from '../store/open.js';
 import type { KeyValueStore } from '../store/port.js';
@@ -13,7 +12,7 @@ import { BUNDLE_ARTIFACT, BundleHolder } from './bundle-holder.js';
 import type { FeedPipelineOptions } from './feed-pipeline.js';
 import { FeedService } from './feed-service.js';
 import { ImpressionLogger } from './impression-log.js';
-import { MultiTaskRanker, PromotedRanker } from './multitask-ranker.js';
+import { PromotedRanker } from './multitask-ranker.js';
 import { FusedRanker } from './ranker.js';
 import { feedRoutes } from './routes.js';
 import { SeenStore } from './seen-store.js';
@@ -102,17 +101,4 @@ export async function openFeedSurface(
       await opened.close();
     },
   };
-}
-
-/** The promoted multi-task ranker of `registry` behind the serving port, or null when none was trained. */
-export async function promotedRanker(
-  registry: ArtifactRegistry,
-  online: OnlineFeatureStore,
-): Promise<MultiTaskRanker | null> {
-  const version = await registry.current(RANKER_ARTIFACT);
-  if (version === null) return null;
-  return new MultiTaskRanker(
-    await loadRankerArtifact(join(registry.pathOf(RANKER_ARTIFACT, version), RANKER_FILE)),
-    online,
-  );
 }

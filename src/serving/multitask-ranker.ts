@@ -27,12 +27,13 @@ const AGE = 'item__age_h';
  */
 export class MultiTaskRanker implements Ranker {
   readonly id = 'multitask-ranker';
-  /** The artifact in service. */
-  artifact!: RankerArtifact;
   private scorer!: RankerScorer;
   private userNames!: readonly string[];
   private candidateNames!: readonly string[];
   private hashtagNames!: string[];
+  /** Columns of the video's duration and age in a candidate row (-1 when the model does not read them). */
+  private durationAt = -1;
+  private ageAt = -1;
   /** How many artifacts this ranker has served (1 after construction). */
   loads = 0;
 
@@ -48,11 +49,12 @@ export class MultiTaskRanker implements Ranker {
    * started with: `score` reads every field once before its only await.
    */
   load(artifact: RankerArtifact): void {
-    this.artifact = artifact;
     this.scorer = new RankerScorer(artifact.ranker, artifact.userFeatureNames.length, artifact.weights);
     this.userNames = artifact.userFeatureNames;
     this.candidateNames = artifact.candidateFeatureNames;
     this.hashtagNames = this.candidateNames.filter((n) => n.startsWith(USER_HASHTAG_PREFIX));
+    this.durationAt = this.candidateNames.indexOf(DURATION);
+    this.ageAt = this.candidateNames.indexOf(AGE);
     this.loads++;
   }
 
@@ -63,7 +65,7 @@ export class MultiTaskRanker implements Ranker {
     out: Float64Array,
   ): Promise<void> {
     // One model for the whole request, even if a new one is loaded while this one awaits its read.
-    const { scorer, candidateNames, userNames } = this;
+    const { scorer, candidateNames, userNames, durationAt, ageAt } = this;
     const n = candidates.length;
     const width = candidateNames.length;
     const rows = new Float32Array(n * width).fill(Number.NaN);
@@ -81,8 +83,8 @@ export class MultiTaskRanker implements Ranker {
           rows[o + f] = features.values[cand.featureRow * blockWidth + at]!;
       }
       const duration = itemDurationMs[cand.item]!;
-      set(rows, o, candidateNames, DURATION, duration > 0 ? duration / 1000 : Number.NaN);
-      set(rows, o, candidateNames, AGE, (query.nowMs - itemCreatedMs[cand.item]!) / 3_600_000);
+      if (durationAt >= 0) rows[o + durationAt] = duration > 0 ? duration / 1000 : Number.NaN;
+      if (ageAt >= 0) rows[o + ageAt] = (query.nowMs - itemCreatedMs[cand.item]!) / 3_600_000;
     }
     const hashtagNames = this.hashtagNames;
     if (hashtagNames.length > 0)
@@ -135,17 +137,6 @@ export class MultiTaskRanker implements Ranker {
         }
       }
   }
-}
-
-function set(
-  rows: Float32Array,
-  offset: number,
-  names: readonly string[],
-  name: string,
-  value: number,
-): void {
-  const f = names.indexOf(name);
-  if (f >= 0) rows[offset + f] = value;
 }
 
 /**

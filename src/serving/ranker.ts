@@ -37,14 +37,18 @@ export class FactorPreRanker implements Ranker {
     const user = userVectorOf(query);
     for (let c = 0; c < candidates.length; c++) {
       const i = candidates[c]!.item;
-      let s = 0;
-      if (user) {
-        const base = i * d;
-        for (let k = 0; k < d; k++) s += user[k]! * factors[base + k]!;
-      }
-      out[c] = s + this.popularityWeight * pop[i]!;
+      out[c] = affinityOf(user, factors, i, d) + this.popularityWeight * pop[i]!;
     }
   }
+}
+
+/** Inner product of the user's factor with item `i`'s (0 without a user vector). */
+function affinityOf(user: Float32Array | null, factors: Float32Array, i: number, d: number): number {
+  if (!user) return 0;
+  const base = i * d;
+  let s = 0;
+  for (let k = 0; k < d; k++) s += user[k]! * factors[base + k]!;
+  return s;
 }
 
 /** The user's factor, or the mean factor of the session's context and recent items. */
@@ -136,11 +140,7 @@ export class FusedRanker implements Ranker {
     for (let c = 0; c < candidates.length; c++) {
       const cand = candidates[c]!;
       const i = cand.item;
-      let affinity = 0;
-      if (user) {
-        const base = i * d;
-        for (let k = 0; k < d; k++) affinity += user[k]! * factors[base + k]!;
-      }
+      const affinity = affinityOf(user, factors, i, d);
       const r = cand.featureRow;
       out[c] =
         w.affinity * affinity +

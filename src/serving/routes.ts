@@ -8,8 +8,11 @@ import type { FeedService } from './feed-service.js';
 import { openApiDocument } from './openapi.js';
 import type { SeenStore } from './seen-store.js';
 
+/** What the routes need of a feed: a `FeedService`, or an experiment over several (`ExperimentFeed`). */
+export type FeedEndpoint = Pick<FeedService, 'feed' | 'holder' | 'pipeline'>;
+
 export interface FeedRoutesOptions {
-  feed: FeedService;
+  feed: FeedEndpoint;
   seen: SeenStore;
   online: OnlineFeatureStore;
   traces?: TraceBuffer;
