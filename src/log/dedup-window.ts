@@ -2,8 +2,9 @@
  * The ids of the most recent `capacity` records of a topic and their offsets, so a repeated id is answered
  * with the original offset instead of being stored twice.
  *
- * Ids are remembered by a 64-bit hash in an open-addressing table of typed arrays (linear probing,
- * backward-shift deletion), with a ring of the hashes in arrival order for eviction. Compared with a
+ * Ids are remembered by a 64-bit hash in an open-addressing table (linear probing, backward-shift
+ * deletion), with a ring of the hashes in arrival order for eviction. A slot is 16 bytes of one buffer (two
+ * 32-bit hash halves, then the offset as a float64), so a probe touches one cache line, not three. Compared with a
  * `Map<string, number>` this keeps no strings alive, touches one or two cache lines per lookup and gives
  * the garbage collector nothing to trace, which made appends markedly faster. The price is that two
  * different ids could share a hash: with the default window of a million ids, the chance that a new id is
@@ -11,9 +12,9 @@
  */
 export class DedupWindow {
   private readonly mask: number;
-  private readonly hashA: Int32Array;
-  private readonly hashB: Int32Array;
-  /** Offset + 1; 0 marks an empty slot. */
+  /** Slot `s`: hash halves at [4s] and [4s + 1]. */
+  private readonly hashes: Int32Array;
+  /** Slot `s`: offset + 1 at [2s + 1]; 0 marks an empty slot. */
   private readonly offsets: Float64Array;
   private readonly ringA: Int32Array;
   private readonly ringB: Int32Array;
@@ -24,9 +25,9 @@ export class DedupWindow {
     let size = 16;
     while (size < capacity * 2) size *= 2;
     this.mask = size - 1;
-    this.hashA = new Int32Array(size);
-    this.hashB = new Int32Array(size);
-    this.offsets = new Float64Array(size);
+    const table = new ArrayBuffer(size * 16);
+    this.hashes = new Int32Array(table);
+    this.offsets = new Float64Array(table);
     this.ringA = new Int32Array(capacity);
     this.ringB = new Int32Array(capacity);
   }
@@ -38,7 +39,7 @@ export class DedupWindow {
   get(id: string): number | undefined {
     this.hash(id);
     const slot = this.find(H[0]!, H[1]!);
-    return slot < 0 ? undefined : this.offsets[slot]! - 1;
+    return slot < 0 ? undefined : this.offsets[2 * slot + 1]! - 1;
   }
 
   /** Remembers a new id (the caller checked it is not already known), evicting the oldest when full. */
@@ -50,17 +51,18 @@ export class DedupWindow {
     this.ringA[this.next] = a;
     this.ringB[this.next] = b;
     this.next = (this.next + 1) % this.capacity;
-    let slot = a & this.mask;
-    while (this.offsets[slot] !== 0) {
-      if (this.hashA[slot] === a && this.hashB[slot] === b) {
-        this.offsets[slot] = offset + 1;
+    const { hashes, offsets, mask } = this;
+    let slot = a & mask;
+    while (offsets[2 * slot + 1] !== 0) {
+      if (hashes[4 * slot] === a && hashes[4 * slot + 1] === b) {
+        offsets[2 * slot + 1] = offset + 1;
         return;
       }
-      slot = (slot + 1) & this.mask;
+      slot = (slot + 1) & mask;
     }
-    this.hashA[slot] = a;
-    this.hashB[slot] = b;
-    this.offsets[slot] = offset + 1;
+    hashes[4 * slot] = a;
+    hashes[4 * slot + 1] = b;
+    offsets[2 * slot + 1] = offset + 1;
     this.count++;
   }
 
@@ -73,10 +75,11 @@ export class DedupWindow {
   }
 
   private find(a: number, b: number): number {
-    let slot = a & this.mask;
-    while (this.offsets[slot] !== 0) {
-      if (this.hashA[slot] === a && this.hashB[slot] === b) return slot;
-      slot = (slot + 1) & this.mask;
+    const { hashes, offsets, mask } = this;
+    let slot = a & mask;
+    while (offsets[2 * slot + 1] !== 0) {
+      if (hashes[4 * slot] === a && hashes[4 * slot + 1] === b) return slot;
+      slot = (slot + 1) & mask;
     }
     return -1;
   }
@@ -86,20 +89,21 @@ export class DedupWindow {
     let hole = this.find(a, b);
     if (hole < 0) return;
     this.count--;
+    const { hashes, offsets, mask } = this;
     let slot = hole;
     for (;;) {
-      slot = (slot + 1) & this.mask;
-      if (this.offsets[slot] === 0) break;
-      const home = this.hashA[slot]! & this.mask;
+      slot = (slot + 1) & mask;
+      if (offsets[2 * slot + 1] === 0) break;
+      const home = hashes[4 * slot]! & mask;
       // The entry may move into the hole if its home is not cyclically within (hole, slot].
       const between = hole <= slot ? home > hole && home <= slot : home > hole || home <= slot;
       if (between) continue;
-      this.hashA[hole] = this.hashA[slot]!;
-      this.hashB[hole] = this.hashB[slot]!;
-      this.offsets[hole] = this.offsets[slot]!;
+      hashes[4 * hole] = hashes[4 * slot]!;
+      hashes[4 * hole + 1] = hashes[4 * slot + 1]!;
+      offsets[2 * hole + 1] = offsets[2 * slot + 1]!;
       hole = slot;
     }
-    this.offsets[hole] = 0;
+    offsets[2 * hole + 1] = 0;
   }
 }
 
