@@ -145,4 +145,29 @@ describe('point-in-time joins', () => {
     );
     expect(rows.map((r) => r.pair__likes_1d)).toEqual(['2', null, '1']);
   });
+
+  it('carries a NULL in the newest row as NULL, keeps label columns that look like feature columns, and gives a label without a time nothing', async () => {
+    const rows = await withDuckDb(async (db) => {
+      const featureRows = {
+        plays: `(SELECT * FROM (VALUES ('u1', ${T}, 0, 5), ('u1', ${T + 10}, 1, NULL), ('u2', ${T}, 2, 7))
+          AS t(entity_key, event_ts, log_offset, plays_1d))`,
+      };
+      const labels = `(SELECT * FROM (VALUES ('u1', ${T + 5}, 'a'), ('u1', ${T + 20}, 'b'), ('u2', NULL, 'c'), (NULL, ${T + 5}, 'd'))
+        AS t(user_id, ts, entity_key))`;
+      const result = await db.runAndReadAll(
+        historicalSql(labels, registry.resolve('user'), {
+          featureRows,
+          tsIsTimestamp: false,
+          keepOrder: true,
+        }),
+      );
+      return result.getRowObjectsJson();
+    });
+    expect(rows.map((r) => [r.entity_key, r.plays__plays_1d])).toEqual([
+      ['a', 5],
+      ['b', null],
+      ['c', null],
+      ['d', null],
+    ]);
+  });
 });
