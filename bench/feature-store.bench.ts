@@ -28,7 +28,7 @@ import { StreamingAggregator } from '../src/features/streaming.js';
 import { withDuckDb } from '../src/io/duckdb.js';
 import { simulateHistory } from '../src/sim/history.js';
 import { World } from '../src/sim/world.js';
-import { LMDB_HEADER_BYTES, LmdbKeyValueStore } from '../src/store/lmdb-store.js';
+import { LMDB_HEADER_BYTES, LmdbKeyValueStore, lmdbLocation } from '../src/store/lmdb-store.js';
 import type { KeyValueStore } from '../src/store/port.js';
 import { redisKeyOf } from '../src/store/redis-key-layout.js';
 import { RedisKeyValueStore } from '../src/store/redis-store.js';
@@ -89,18 +89,22 @@ const readOptions = { warmupMs: size(1_000, 50), runs: size(1_500, 30), minTimeM
 async function onlineReadLmdb(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'foryou-bench-fs-'));
   const store = await LmdbKeyValueStore.open(dir);
-  const root = open({ path: dir });
+  const root = open({ path: dir, maxDbs: 8 });
   try {
     const online = new OnlineFeatureStore(registry, store, clock);
     await populate(online);
-    const raw = root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary' });
+    // The bare loop reads the adapter's own layout directly: the view's sub-database, the entity keys.
+    const raw = root.openDB<Buffer, string>({
+      name: lmdbLocation(onlineKey(ITEM_STATS, 'v0')).db,
+      encoding: 'binary',
+    });
     const m = await measureEach(
       {
         features: rotating((keys) => online.getOnlineFeatures('item_features', keys)),
         raw: rotating((keys) => {
           let sum = 0;
           for (const key of keys) {
-            const value = raw.getBinaryFast(onlineKey(ITEM_STATS, key));
+            const value = raw.getBinaryFast(key);
             if (value !== undefined) sum += value[LMDB_HEADER_BYTES + 20] as number;
           }
           return sum;

@@ -9,7 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { failureOf, tempDir } from '../../test/helpers/index.js';
 import { FakeClock } from '../core/clock.js';
 import { describeKeyValueConformance } from './key-value.conformance.js';
-import { LMDB_HEADER_BYTES, LmdbKeyValueStore, type LmdbKeyValueStoreOptions } from './lmdb-store.js';
+import {
+  LMDB_HEADER_BYTES,
+  LmdbKeyValueStore,
+  type LmdbKeyValueStoreOptions,
+  lmdbLocation,
+  MAX_NAMESPACES,
+} from './lmdb-store.js';
 
 const encoder = new TextEncoder();
 const text = (value: Uint8Array | null) => (value === null ? null : new TextDecoder().decode(value));
@@ -38,9 +44,10 @@ async function withStore(
 
 /** The raw stored bytes of `key`, read with lmdb directly. */
 async function rawValue(dir: string, key: string): Promise<Buffer | undefined> {
-  const root = open({ path: dir });
+  const root = open({ path: dir, maxDbs: 8 });
   try {
-    return root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary' }).getBinary(key);
+    const place = lmdbLocation(key);
+    return root.openDB<Buffer, string>({ name: place.db, encoding: 'binary' }).getBinary(place.key);
   } finally {
     await root.close();
   }
@@ -118,6 +125,57 @@ describe('LmdbKeyValueStore', () => {
         ).toBe(true);
         expect((value?.byteOffset ?? 1) % 8, `value ${j}`).toBe(0);
       });
+    });
+  });
+
+  it('keeps each key namespace in its own sub-database, and scans and sweeps across them', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1));
+    await withStore({ clock }, async (store, dir) => {
+      const keys = ['plain', 'ends:', 'fv:a:v1:x', 'fv:a:v1:y', 'fv:a:v2:x', 'fv:b:v1:x', 'fva:z', 'seen:u1'];
+      await store.putMany(keys.map((key, i) => ({ key, value: Uint8Array.of(i) })));
+      await store.putMany([{ key: 'fv:b:v1:gone', value: Uint8Array.of(9), ttlMs: 10 }]);
+      expect(lmdbLocation('fv:a:v1:x')).toEqual({ db: 'fv:a:v1:', key: 'x' });
+      expect(lmdbLocation('ends:')).toEqual({ db: 'kv', key: 'ends:' });
+      expect((await rawValue(dir, 'fv:a:v1:y'))?.[LMDB_HEADER_BYTES]).toBe(3);
+      const got = await store.getMany([...keys].reverse());
+      expect(got.map((v) => v?.[0])).toEqual(keys.map((_, i) => i).reverse());
+      const scan = async (prefix: string) => {
+        const out: string[] = [];
+        for await (const e of store.scanPrefix(prefix)) out.push(e.key);
+        return out.sort();
+      };
+      expect(await scan('fv:')).toEqual(['fv:a:v1:x', 'fv:a:v1:y', 'fv:a:v2:x', 'fv:b:v1:gone', 'fv:b:v1:x']);
+      expect(await scan('fv:a:v1:')).toEqual(['fv:a:v1:x', 'fv:a:v1:y']);
+      expect(await scan('fv:a:v1:y')).toEqual(['fv:a:v1:y']);
+      expect(await scan('fv:a')).toEqual(['fv:a:v1:x', 'fv:a:v1:y', 'fv:a:v2:x']);
+      expect(await scan('e')).toEqual(['ends:']);
+      expect(await scan('')).toHaveLength(keys.length + 1);
+      clock.advance(11);
+      expect(await store.sweepExpired()).toBe(1);
+      expect(await scan('fv:b')).toEqual(['fv:b:v1:x']);
+      await store.deleteMany(['fv:a:v1:x', 'plain']);
+      expect((await store.getMany(['fv:a:v1:x', 'plain', 'fv:a:v1:y'])).map((v) => v?.[0] ?? null)).toEqual([
+        null,
+        null,
+        3,
+      ]);
+    });
+  });
+
+  it(`refuses a key namespace past the ${MAX_NAMESPACES}th with FY_INVALID_ARGUMENT, and keeps what it had`, async () => {
+    await withStore({}, async (store) => {
+      const first = Array.from({ length: MAX_NAMESPACES }, (_, n) => ({
+        key: `ns${n}:k`,
+        value: Uint8Array.of(1),
+      }));
+      await store.putMany(first);
+      const message = await failureOf(
+        store.putMany([{ key: 'one-more:k', value: Uint8Array.of(2) }]),
+        'FY_INVALID_ARGUMENT',
+      );
+      expect(message).toContain('one-more:');
+      expect((await store.get('ns0:k'))?.[0]).toBe(1);
+      expect((await store.get('plain-key-still-works')) ?? null).toBeNull();
     });
   });
 

@@ -67,8 +67,9 @@ export interface KeyValueStore {
   deleteMany(keys: readonly string[]): Promise<void>;
 
   /**
-   * Live entries whose key starts with `prefix` ("" for all), at most `limit`. LMDB yields them in key
-   * byte order; Redis in no particular order. For admin and debugging: it walks the keyspace.
+   * Live entries whose key starts with `prefix` ("" for all), at most `limit`. LMDB yields them grouped
+   * by namespace (the part of a key up to its last `:`), in key byte order within one; Redis in no
+   * particular order. For admin and debugging: it walks the keyspace.
    */
   scanPrefix(prefix: string, options?: ScanOptions): AsyncIterable<KeyValueEntry>;
 
