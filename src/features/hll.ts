@@ -21,7 +21,11 @@ export function hllHash(value: string): number {
 
 /** Adds a value to the registers `regs[base .. base + 2^p)`; true when a register changed. */
 export function hllAdd(regs: Uint8Array, base: number, precision: number, value: string): boolean {
-  const h = hllHash(value);
+  return hllAddHash(regs, base, precision, hllHash(value));
+}
+
+/** `hllAdd` of a value already hashed with `hllHash` (one hash serves several register sets). */
+export function hllAddHash(regs: Uint8Array, base: number, precision: number, h: number): boolean {
   const index = h >>> (32 - precision);
   const rest = (h << precision) >>> 0;
   const rank = rest === 0 ? 32 - precision + 1 : Math.clz32(rest) + 1;
@@ -35,12 +39,18 @@ const INVERSE_POWERS = Float64Array.from({ length: 64 }, (_, r) => 2 ** -r);
 
 /** Estimates the distinct count of merged registers (`merged` holds the element-wise max). */
 export function hllEstimate(merged: Uint8Array, precision: number): number {
+  return hllEstimateAt(merged, 0, precision);
+}
+
+/** `hllEstimate` of the merged registers `regs[base .. base + 2^p)`, without a subarray. */
+export function hllEstimateAt(regs: Uint8Array, base: number, precision: number): number {
   const m = 1 << precision;
   let sum = 0;
   let zeros = 0;
-  for (let i = 0; i < m; i++) {
-    sum += INVERSE_POWERS[merged[i]!]!;
-    if (merged[i] === 0) zeros++;
+  for (let i = base; i < base + m; i++) {
+    const r = regs[i]!;
+    sum += INVERSE_POWERS[r]!;
+    if (r === 0) zeros++;
   }
   const alpha = m === 16 ? 0.673 : m === 32 ? 0.697 : m === 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
   const raw = (alpha * m * m) / sum;

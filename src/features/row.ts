@@ -33,7 +33,7 @@ export function assembleRow(
   aggregated: (Scalar | Scalar[])[],
   eventTs: number,
 ): FeatureRow {
-  const plan = planOf(view);
+  const plan = rowPlan(view);
   const values: (number | null)[] = new Array(plan.numeric.length);
   const lists: Scalar[][] = [];
   for (let i = 0; i < plan.numeric.length; i++) {
@@ -49,7 +49,7 @@ export function assembleRow(
   return { eventTs, values, lists };
 }
 
-interface RowPlan {
+export interface RowPlan {
   /** Per numeric column: the aggregation it reads, or (-1 and) the numeric columns of a ratio. */
   numeric: { aggregation: number; numerator: number; denominator: number }[];
   lists: number[];
@@ -58,7 +58,7 @@ interface RowPlan {
 const plans = new WeakMap<FeatureViewDef, RowPlan>();
 
 /** Where each row column comes from, worked out once per view (rows are assembled in hot loops). */
-function planOf(view: FeatureViewDef): RowPlan {
+export function rowPlan(view: FeatureViewDef): RowPlan {
   let plan = plans.get(view);
   if (plan) return plan;
   const numericNames = view.features.filter((f) => f.kind !== 'last_n').map((f) => f.name);

@@ -23,23 +23,50 @@ function str(v: unknown): string | null {
 }
 
 export function sourceRow(event: Event, item: ItemFacts | undefined): SourceRow {
-  const e = event as Partial<Record<string, unknown>>;
+  return fillSourceRow(emptySourceRow(), event, item);
+}
+
+/** A source row with every field present (null), to be filled by `fillSourceRow`. */
+export function emptySourceRow(): SourceRow {
   return {
-    type: event.type,
-    user_id: event.user_id,
-    item_id: str(e.item_id),
-    creator_id: str(e.creator_id) ?? item?.creator_id ?? null,
-    request_id: str(e.request_id),
-    query: str(e.query),
-    ts: event.ts,
-    position: num(e.position),
-    watch_ms: num(e.watch_ms),
-    duration_ms: num(e.duration_ms),
-    value: num(e.value),
-    count: num(e.count),
-    item_language: item?.language ?? null,
-    item_duration_ms: item?.duration_ms ?? null,
+    type: null,
+    user_id: null,
+    item_id: null,
+    creator_id: null,
+    request_id: null,
+    query: null,
+    ts: null,
+    position: null,
+    watch_ms: null,
+    duration_ms: null,
+    value: null,
+    count: null,
+    item_language: null,
+    item_duration_ms: null,
   };
+}
+
+/**
+ * Overwrites every field of `row` with the source row of `event` (what `sourceRow` returns), so a consumer
+ * applying one event at a time can reuse a single row object.
+ */
+export function fillSourceRow(row: SourceRow, event: Event, item: ItemFacts | undefined): SourceRow {
+  const e = event as Partial<Record<string, unknown>>;
+  row.type = event.type;
+  row.user_id = event.user_id;
+  row.item_id = str(e.item_id);
+  row.creator_id = str(e.creator_id) ?? item?.creator_id ?? null;
+  row.request_id = str(e.request_id);
+  row.query = str(e.query);
+  row.ts = event.ts;
+  row.position = num(e.position);
+  row.watch_ms = num(e.watch_ms);
+  row.duration_ms = num(e.duration_ms);
+  row.value = num(e.value);
+  row.count = num(e.count);
+  row.item_language = item?.language ?? null;
+  row.item_duration_ms = item?.duration_ms ?? null;
+  return row;
 }
 
 /** The entity keys a row contributes to: none when a key part is missing, one per hashtag for user_hashtag. */

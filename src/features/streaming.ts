@@ -1,7 +1,8 @@
 import type { Event } from '../core/schema/index.js';
 import { ENTITIES, type FeatureViewDef, KEY_SEPARATOR } from './definition.js';
-import { assembleRow, type FeatureRow } from './row.js';
-import { type ItemFacts, sourceRow } from './source.js';
+import type { SourceRow } from './expr.js';
+import type { FeatureRow } from './row.js';
+import { emptySourceRow, fillSourceRow, type ItemFacts } from './source.js';
 import { type KeyState, ViewLayout } from './view-state.js';
 
 export interface StreamingOptions {
@@ -22,6 +23,8 @@ interface ViewRuntime {
   single: Map<string, KeyState>;
   pairs: Map<string, Map<string, KeyState>>;
   keys: number;
+  /** Whether keys were evicted since the dirty lists were last taken (their entries may be stale). */
+  evicted: boolean;
   /** Keys changed since the last `takeChanged`, each once (its state's `dirty` flag says it is listed). */
   dirtyFirst: string[];
   dirtySecond: (string | null)[];
@@ -37,6 +40,8 @@ export class StreamingAggregator {
   private readonly runtimes: ViewRuntime[];
   private readonly items = new Map<string, ItemFacts>();
   private readonly maxKeys: number;
+  /** The source row of the event being applied, refilled for each one. */
+  private readonly source: SourceRow = emptySourceRow();
   events = 0;
 
   constructor(views: readonly FeatureViewDef[], options: StreamingOptions = {}) {
@@ -44,12 +49,14 @@ export class StreamingAggregator {
       const parts = ENTITIES[view.entity].parts as readonly string[];
       return {
         view,
-        layout: new ViewLayout(view),
+        // Most keys of a pair entity see one or two events: they start compact (see KeyState).
+        layout: new ViewLayout(view, { compactKeys: parts.length > 1 }),
         first: parts[0] as ViewRuntime['first'],
         second: (parts[1] ?? null) as ViewRuntime['second'],
         single: new Map(),
         pairs: new Map(),
         keys: 0,
+        evicted: false,
         dirtyFirst: [],
         dirtySecond: [],
         dirtyStates: [],
@@ -64,47 +71,71 @@ export class StreamingAggregator {
 
   apply(event: Event): void {
     this.events++;
-    const item = 'item_id' in event && event.item_id ? this.items.get(event.item_id) : undefined;
-    const row = sourceRow(event, item);
-    for (const rt of this.runtimes) {
+    const itemId = (event as { item_id?: string }).item_id;
+    const item = itemId ? this.items.get(itemId) : undefined;
+    const row = fillSourceRow(this.source, event, item);
+    const ts = event.ts;
+    const runtimes = this.runtimes;
+    for (let r = 0; r < runtimes.length; r++) {
+      const rt = runtimes[r]!;
       if (!rt.layout.relevant(row)) continue;
-      const first = row[rt.first];
+      const first =
+        rt.first === 'user_id' ? row.user_id : rt.first === 'item_id' ? row.item_id : row.creator_id;
       if (typeof first !== 'string' || first.length === 0) continue;
-      if (rt.second === null) this.touch(rt, first, null, event.ts);
+      if (rt.second === null) this.touchSingle(rt, first, ts);
       else if (rt.second === 'creator_id') {
-        if (typeof row.creator_id === 'string' && row.creator_id.length > 0)
-          this.touch(rt, first, row.creator_id, event.ts);
+        const creator = row.creator_id;
+        if (typeof creator === 'string' && creator.length > 0)
+          this.touchPair(rt, this.inner(rt, first), first, creator, ts);
       } else {
-        const tags = item?.hashtags ?? [];
+        const tags = item?.hashtags;
+        if (tags === undefined || tags.length === 0) continue;
+        const inner = this.inner(rt, first);
         for (let i = 0; i < tags.length; i++)
-          if (tags.indexOf(tags[i]!) === i) this.touch(rt, first, tags[i]!, event.ts);
+          if (i === 0 || tags.indexOf(tags[i]!) === i) this.touchPair(rt, inner, first, tags[i]!, ts);
       }
     }
   }
 
-  private touch(rt: ViewRuntime, first: string, second: string | null, ts: number): void {
-    let state: KeyState | undefined;
-    if (second === null) {
-      state = rt.single.get(first);
-      if (state === undefined) {
-        this.makeRoom(rt);
-        state = rt.layout.newState();
-        rt.single.set(first, state);
-        rt.keys++;
-      }
-    } else {
-      let inner = rt.pairs.get(first);
-      if (inner === undefined) {
-        this.makeRoom(rt);
-        inner = new Map();
-        rt.pairs.set(first, inner);
-      }
-      state = inner.get(second);
-      if (state === undefined) {
-        state = rt.layout.newState();
-        inner.set(second, state);
-        rt.keys++;
-      }
+  private touchSingle(rt: ViewRuntime, first: string, ts: number): void {
+    let state = rt.single.get(first);
+    if (state === undefined) {
+      this.makeRoom(rt);
+      state = rt.layout.newState();
+      rt.single.set(first, state);
+      rt.keys++;
+    }
+    rt.layout.apply(state, ts);
+    if (rt.layout.markDirty(state)) {
+      rt.dirtyFirst.push(first);
+      rt.dirtySecond.push(null);
+      rt.dirtyStates.push(state);
+    }
+  }
+
+  /** The states of pairs starting with `first`, made (after room is made for it) when there are none. */
+  private inner(rt: ViewRuntime, first: string): Map<string, KeyState> {
+    let inner = rt.pairs.get(first);
+    if (inner === undefined) {
+      this.makeRoom(rt);
+      inner = new Map();
+      rt.pairs.set(first, inner);
+    }
+    return inner;
+  }
+
+  private touchPair(
+    rt: ViewRuntime,
+    inner: Map<string, KeyState>,
+    first: string,
+    second: string,
+    ts: number,
+  ): void {
+    let state = inner.get(second);
+    if (state === undefined) {
+      state = rt.layout.newState();
+      inner.set(second, state);
+      rt.keys++;
     }
     rt.layout.apply(state, ts);
     if (rt.layout.markDirty(state)) {
@@ -120,6 +151,7 @@ export class StreamingAggregator {
    */
   private makeRoom(rt: ViewRuntime): void {
     if (rt.keys < this.maxKeys) return;
+    rt.evicted = true;
     if (rt.second === null) {
       const oldest = rt.single.entries().next();
       if (oldest.done) return;
@@ -151,8 +183,7 @@ export class StreamingAggregator {
           ? undefined
           : this.stateOf(rt, key.slice(0, cut), key.slice(cut + 1));
     if (state === undefined) return null;
-    const ts = rt.layout.eventTs(state);
-    return assembleRow(rt.view, rt.layout.evaluate(state, ts), ts);
+    return rt.layout.row(state);
   }
 
   /** Rows of every key changed since the last call, per view. */
@@ -164,22 +195,16 @@ export class StreamingAggregator {
       rt.dirtyFirst = [];
       rt.dirtySecond = [];
       rt.dirtyStates = [];
+      const evicted = rt.evicted;
+      rt.evicted = false;
       for (let i = 0; i < states.length; i++) {
         const state = states[i]!;
         rt.layout.clearDirty(state);
         const second = seconds[i]!;
         // A state evicted (and perhaps reused for another key) since it was listed has nothing to report.
-        if (this.stateOf(rt, firsts[i]!, second) !== state) continue;
+        if ((evicted || rt.evicted) && this.stateOf(rt, firsts[i]!, second) !== state) continue;
         const key = second === null ? firsts[i]! : `${firsts[i]}${KEY_SEPARATOR}${second}`;
-        yield {
-          view: rt.view,
-          key,
-          row: assembleRow(
-            rt.view,
-            rt.layout.evaluate(state, rt.layout.eventTs(state)),
-            rt.layout.eventTs(state),
-          ),
-        };
+        yield { view: rt.view, key, row: rt.layout.row(state) };
       }
     }
   }

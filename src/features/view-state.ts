@@ -6,13 +6,14 @@ import {
   WINDOWS,
   type WindowName,
 } from './definition.js';
-import { type Compiled, compileJs, type Expr, type Scalar, type SourceRow } from './expr.js';
-import { hllAdd, hllEstimate } from './hll.js';
+import { type Compiled, compileJs, type Expr, fieldsOf, type Scalar, type SourceRow } from './expr.js';
+import { hllAddHash, hllEstimateAt, hllHash } from './hll.js';
+import { type FeatureRow, type RowPlan, rowPlan } from './row.js';
 
 /**
  * The streaming state of one feature view for one entity key, and the arithmetic on it. Each window keeps a
  * ring of tiles (slot = tile mod tiles-per-window); each aggregation keeps a few accumulators per slot, so
- * memory per key is fixed by the definition, whatever the traffic. `evaluate` combines the slots of the
+ * memory per key is bounded by the definition, whatever the traffic. `evaluate` combines the slots of the
  * window that ends at the newest tile. The offline SQL (sql.ts) computes the same definition; keep them
  * in step.
  */
@@ -21,8 +22,18 @@ interface GroupPlan {
   window: WindowName;
   tileMs: number;
   tiles: number;
-  /** Offset of this group's slots in `KeyState.tiles`. */
-  slotBase: number;
+  /** Offset of this group's ring from the start of the key's rings: `tiles` records of `recordWidth`. */
+  ringBase: number;
+  /** Compact keys: offset of this group's few tile records in the key's numbers. */
+  compactBase: number;
+  /**
+   * One tile record: the tile id plus one (0: empty), the accumulators of the running kinds (count, sum,
+   * mean), then those of the others (max, decayed_sum). A row touches one record per window, contiguous.
+   */
+  recordWidth: number;
+  /** Offset of the running window totals: `runWidth` numbers, in the order of the record's running part. */
+  runBase: number;
+  runWidth: number;
 }
 
 export interface AggregationPlan {
@@ -32,17 +43,20 @@ export interface AggregationPlan {
   filter: number;
   /** Index into the layout's distinct value expressions, -1 when it has none. */
   value: number;
-  /** Offset of this aggregation's accumulators in `KeyState.acc`; `width` values per slot. */
-  accBase: number;
+  /** Offset of this aggregation's accumulators in its group's tile record; `width` values. */
+  recordOffset: number;
   width: number;
-  /** count, sum, mean: offset of the running window totals (`width` values), kept so reads are O(1). */
+  /**
+   * count, sum, mean: offset of its running window totals (`width` values), kept so reads are O(1);
+   * distinct_count: of its "merged registers are stale" flag and cached estimate (NaN: recompute). -1 else.
+   */
   runBase: number;
-  /** last_n: index into `KeyState.lists`; distinct_count: offset into `KeyState.regs`. */
+  /** last_n: index into the key's lists; distinct_count: offset into its registers; decayed_sum: weights. */
   extraBase: number;
   precision: number;
 }
 
-/** Accumulators per slot for each kind. */
+/** Accumulators per tile for each kind. */
 const WIDTH: Record<AggregationDef['kind'], number> = {
   count: 1,
   sum: 2, // sum, non-null rows
@@ -53,16 +67,81 @@ const WIDTH: Record<AggregationDef['kind'], number> = {
   distinct_count: 0,
 };
 
+const COUNT = 0;
+const SUM = 1;
+const MEAN = 2;
+const MAX = 3;
+const DECAYED_SUM = 4;
+const LAST_N = 5;
+const DISTINCT_COUNT = 6;
+const KIND_CODE: Record<AggregationDef['kind'], number> = {
+  count: COUNT,
+  sum: SUM,
+  mean: MEAN,
+  max: MAX,
+  decayed_sum: DECAYED_SUM,
+  last_n: LAST_N,
+  distinct_count: DISTINCT_COUNT,
+};
+
+const isRunning = (kind: AggregationDef['kind']) => kind === 'count' || kind === 'sum' || kind === 'mean';
+
 /** Target size of one pooled chunk: big enough to amortise, small enough to allocate without a pause. */
 const CHUNK_BYTES = 2 << 20;
 
 /**
+ * A key's numbers start with its newest event time, dirty flag and (compact keys) the slot of its full
+ * ring plus one (0 while it has none), then one window head per group.
+ */
+const EVENT_TS = 0;
+const DIRTY = 1;
+const RING = 2;
+const HEADS = 3;
+
+/** Tiles per window a compact key holds before it moves to the full ring. */
+const COMPACT_TILES = 4;
+
+/** Event types remembered per layout (a row's plan is looked up by its type). */
+const MAX_TYPE_PLANS = 64;
+
+/**
+ * What a row of one event type does to a view, worked out once per type: the aggregations every such row
+ * updates (no filter, or a filter the type alone decides), the filters that still need the row, and the
+ * value expressions either may read.
+ */
+interface TypePlan {
+  fixed: Int32Array;
+  dynamic: Int32Array;
+  values: Int32Array;
+}
+
+/** A key's last_n list: a ring of its newest values (and their tiles), `start` the newest. */
+interface KeyList {
+  values: Scalar[];
+  tiles: number[];
+  start: number;
+  size: number;
+}
+
+/**
  * A key's state is a slot number: its numbers live at `slot`'s place in large pooled Float64Array chunks
- * (tile ids, window heads, accumulators, then its event time and dirty flag), its HyperLogLog registers in
- * pooled byte chunks, its last_n lists in a side table. With hundreds of thousands of keys, objects and
- * backing stores per key made garbage collection the main cost of streaming; slots make none.
+ * (event time, dirty flag, window heads, running totals, then each window's ring of tile records), its
+ * HyperLogLog registers in pooled byte chunks, its last_n lists in a side table. With hundreds of thousands
+ * of keys, objects and backing stores per key made garbage collection the main cost of streaming; slots
+ * make none. An empty state is all zeros but its event time, so a fresh chunk needs no initialising.
+ *
+ * With `compactKeys`, the rings are not in the key's numbers: a key starts with room for a few tile records
+ * per window there (tile records in the order their tiles first came, never given back: a compact key is
+ * the full ring with its never-written slots left out), and moves to a full ring from a second pool when a
+ * row needs a slot it has no room for. Pair entities have many keys that see one or two events; each then
+ * costs a small fraction of a full state. Memory per key stays bounded by the definition.
  */
 export type KeyState = number;
+
+export interface ViewLayoutOptions {
+  /** Keys start compact (see KeyState); ignored for views with distinct_count. */
+  compactKeys?: boolean;
+}
 
 export class ViewLayout {
   readonly groups: GroupPlan[] = [];
@@ -70,44 +149,88 @@ export class ViewLayout {
   /** Distinct filters and value expressions: each is evaluated once per row, however many features share it. */
   private readonly filters: Compiled[] = [];
   private readonly values: Compiled[] = [];
-  /** Aggregations without a filter, and those of each distinct filter: a row visits only the ones it passes. */
-  private readonly unfiltered: AggregationPlan[] = [];
+  /** Per filter: whether it reads only the row's type, and for an AND, the conjunction of its type-only terms. */
+  private readonly typeOnly: boolean[] = [];
+  private readonly typeGate: (Compiled | null)[] = [];
+  /** Aggregations without a filter, and those of each distinct filter. */
+  private readonly unfiltered: number[] = [];
+  private readonly byFilter: Int32Array[] = [];
+  private readonly typePlans = new Map<unknown, TypePlan>();
   /** decayed_sum: 2^-(d * tileMs / halfLife) for a tile d tiles older than the newest, per aggregation. */
   private readonly decayWeights: Float64Array[] = [];
-  /** Per window group, its aggregations, and those with running totals. */
-  private readonly aggregationsOf: AggregationPlan[][] = [];
-  private readonly runningOf: AggregationPlan[][] = [];
-  private readonly byFilter: AggregationPlan[][] = [];
+  // Aggregations flattened into arrays (the hot loops read these instead of the plan objects).
+  private readonly kindOf: Uint8Array;
+  private readonly groupOf: Int32Array;
+  private readonly offsetOf: Int32Array;
+  private readonly runOf: Int32Array;
+  private readonly valueIndexOf: Int32Array;
+  private readonly extraOf: Int32Array;
+  private readonly precisionOf: Int32Array;
+  private readonly halfLifeOf: Float64Array;
+  private readonly keepOf: Int32Array;
+  // Groups flattened likewise.
+  private readonly groupCount: number;
+  private readonly tileMsOf: Float64Array;
+  private readonly tilesOf: Int32Array;
+  private readonly ringOf: Int32Array;
+  private readonly compactOf: Int32Array;
+  /** Compact keys: tile records per group (the capacity, or all of a smaller window's tiles). */
+  private readonly capacityOf: Int32Array;
+  private readonly recordWidthOf: Int32Array;
+  private readonly runBaseOf: Int32Array;
+  private readonly runWidthOf: Int32Array;
+  /** Per group: record offsets of max accumulators (reset to -Infinity), distinct_count aggregations. */
+  private readonly maxOffsetsOf: Int32Array[] = [];
+  private readonly distinctOf: Int32Array[] = [];
   // Per-row scratch, reused so applying a row allocates nothing.
-  private readonly passed: Uint8Array;
+  private plan: TypePlan = {
+    fixed: new Int32Array(0),
+    dynamic: new Int32Array(0),
+    values: new Int32Array(0),
+  };
+  private readonly passed: Int32Array;
+  private passedCount = 0;
   private readonly valueOf: Scalar[];
-  private readonly late: Uint8Array;
-  private readonly slotOf: Int32Array;
+  /** Tile and slot of `tilesTs` per group (every key a row fans out to shares them). */
+  private tilesTs = Number.NaN;
   private readonly tileOf: Float64Array;
+  private readonly slotOf: Int32Array;
+  // Per key being applied: whether each group's tile came too late, and the offset of its tile record.
+  private readonly late: Uint8Array;
+  private readonly recordOf: Int32Array;
+  /** Where the tile records of the key being read are: array, offset of group 0's first, count per group. */
+  private records: Float64Array = new Float64Array(0);
+  private recordsAt = 0;
+  private compactRecords = false;
+  private readonly order: Int32Array = new Int32Array(COMPACT_TILES);
+  // Pools: the keys' numbers, their registers, their lists, and (compact keys) full rings.
   private readonly chunks: Float64Array[] = [];
   private readonly regChunks: Uint8Array[] = [];
-  private readonly lists: { values: Scalar[]; tiles: number[] }[][] = [];
+  private readonly lists: (KeyList[] | undefined)[] = [];
   private allocated = 0;
   private readonly free: KeyState[] = [];
   private readonly stride: number;
-  private readonly eventTsAt: number;
   /** States per chunk (a power of two), so a slot's chunk is `slot >>> chunkShift`. */
   private readonly chunkShift: number;
-  private readonly chunkStates: number;
   private readonly chunkMask: number;
-  // The slot being worked on (see bind).
-  private d: Float64Array = new Float64Array(0);
-  private b = 0;
-  private r: Uint8Array = new Uint8Array(0);
-  private rb = 0;
-  /** A new key's buffer: slots and heads at -1 (empty), max accumulators at -Infinity. */
-  private readonly template: Float64Array;
-  private readonly headsAt: number;
   private readonly regSize: number;
-  private readonly listCount: number;
+  /** Tile records per window of a compact key; 0 when the rings are in the key's own numbers. */
+  private readonly capacity: number;
+  /** Offset of the rings: in the key's numbers (`capacity` 0), or in a full ring slot. */
+  private readonly ringsAt: number;
+  private readonly ringStride: number;
+  private readonly ringChunks: Float64Array[] = [];
+  private readonly ringShift: number;
+  private readonly ringMask: number;
+  private ringsAllocated = 0;
+  private readonly freeRings: number[] = [];
+  private readonly rowPlan: RowPlan;
 
-  constructor(readonly view: FeatureViewDef) {
-    const groupOf = new Map<WindowName, number>();
+  constructor(
+    readonly view: FeatureViewDef,
+    options: ViewLayoutOptions = {},
+  ) {
+    const groupIndex = new Map<WindowName, number>();
     const filterIndex = new Map<string, number>();
     const valueIndex = new Map<string, number>();
     const intern = (expr: Expr, index: Map<string, number>, list: Compiled[]) => {
@@ -117,29 +240,30 @@ export class ViewLayout {
         at = list.length;
         index.set(key, at);
         list.push(compileJs(expr));
+        if (list === this.filters) this.classifyFilter(expr);
       }
       return at;
     };
-    let slots = 0;
-    let acc = 0;
     let regs = 0;
     let lists = 0;
     for (const def of view.features) {
       if (def.kind === 'ratio') continue;
-      let group = groupOf.get(def.window);
+      let group = groupIndex.get(def.window);
       if (group === undefined) {
         group = this.groups.length;
-        groupOf.set(def.window, group);
+        groupIndex.set(def.window, group);
         this.groups.push({
           window: def.window,
           tileMs: WINDOWS[def.window].tileMs,
           tiles: tilesIn(def.window),
-          slotBase: slots,
+          ringBase: 0,
+          compactBase: 0,
+          recordWidth: 1,
+          runBase: 0,
+          runWidth: 0,
         });
-        slots += tilesIn(def.window);
       }
       const tiles = this.groups[group]!.tiles;
-      const width = WIDTH[def.kind];
       const precision = def.kind === 'distinct_count' ? (def.precision ?? 7) : 0;
       let extraBase = 0;
       if (def.kind === 'last_n') extraBase = lists++;
@@ -155,60 +279,160 @@ export class ViewLayout {
         extraBase = regs;
         regs += (tiles + 1) << precision;
       }
-      // count/sum/mean keep running window totals; distinct_count keeps a "merged registers are stale" flag.
-      const running =
-        def.kind === 'count' || def.kind === 'sum' || def.kind === 'mean' || def.kind === 'distinct_count';
       this.aggregations.push({
         def,
         group,
-        runBase: running ? acc + width * tiles : -1,
         filter: def.filter ? intern(def.filter, filterIndex, this.filters) : -1,
         value: 'value' in def && def.value ? intern(def.value, valueIndex, this.values) : -1,
-        accBase: acc,
-        width,
+        recordOffset: 0,
+        width: WIDTH[def.kind],
+        runBase: -1,
         extraBase,
         precision,
       });
-      // distinct_count keeps two: the stale flag and the cached estimate (NaN when it must be recomputed).
-      acc += width * tiles + (running ? (def.kind === 'distinct_count' ? 2 : width) : 0);
     }
-    for (let f = 0; f < this.filters.length; f++) this.byFilter.push([]);
+    // Tile records: the tile id, the running kinds' accumulators, then the others'.
+    for (const a of this.aggregations)
+      if (isRunning(a.def.kind)) {
+        const group = this.groups[a.group]!;
+        a.recordOffset = group.recordWidth;
+        group.recordWidth += a.width;
+        group.runWidth += a.width;
+      }
+    for (const a of this.aggregations)
+      if (!isRunning(a.def.kind) && a.width > 0) {
+        const group = this.groups[a.group]!;
+        a.recordOffset = group.recordWidth;
+        group.recordWidth += a.width;
+      }
+    // A key's numbers: header, running totals per group, distinct_count flags, then its compact tile
+    // records or its rings.
+    let at = HEADS + this.groups.length;
+    for (const group of this.groups) {
+      group.runBase = at;
+      at += group.runWidth;
+    }
     for (const a of this.aggregations) {
-      if (a.filter < 0) this.unfiltered.push(a);
-      else this.byFilter[a.filter]!.push(a);
+      if (isRunning(a.def.kind)) a.runBase = this.groups[a.group]!.runBase + a.recordOffset - 1;
+      if (a.def.kind === 'distinct_count') {
+        a.runBase = at;
+        at += 2;
+      }
     }
-    // Accumulators follow the tile ids and window heads in each key's buffer.
-    const accAt = slots + this.groups.length;
-    for (const a of this.aggregations) {
-      a.accBase += accAt;
-      if (a.runBase >= 0) a.runBase += accAt;
+    let rings = 0;
+    for (const group of this.groups) {
+      group.ringBase = rings;
+      rings += group.tiles * group.recordWidth;
     }
-    for (let g = 0; g < this.groups.length; g++) {
-      this.aggregationsOf.push(this.aggregations.filter((a) => a.group === g));
-      this.runningOf.push(this.aggregations.filter((a) => a.group === g && a.runBase >= 0));
-    }
-    this.headsAt = slots;
-    // After the accumulators: the event time of the newest event, and the dirty flag.
-    this.eventTsAt = accAt + acc;
-    this.stride = accAt + acc + 2;
+    this.capacity = options.compactKeys && regs === 0 ? COMPACT_TILES : 0;
+    this.ringsAt = at;
+    if (this.capacity > 0)
+      for (const group of this.groups) {
+        group.compactBase = at;
+        at += Math.min(this.capacity, group.tiles) * group.recordWidth;
+      }
+    else at += rings;
+    this.stride = at;
+    this.ringStride = rings;
     this.chunkShift = Math.max(4, Math.floor(Math.log2(CHUNK_BYTES / (8 * this.stride))));
-    this.chunkStates = 1 << this.chunkShift;
-    this.chunkMask = this.chunkStates - 1;
-    this.template = new Float64Array(this.stride);
-    this.template[this.eventTsAt] = Number.NEGATIVE_INFINITY;
-    this.template.fill(-1, 0, accAt);
-    for (const a of this.aggregations)
-      if (a.def.kind === 'max')
-        this.template.fill(Number.NEGATIVE_INFINITY, a.accBase, a.accBase + this.groups[a.group]!.tiles);
-    for (const a of this.aggregations)
-      if (a.def.kind === 'distinct_count') this.template[a.runBase + 1] = Number.NaN;
+    this.chunkMask = (1 << this.chunkShift) - 1;
+    this.ringShift = Math.max(4, Math.floor(Math.log2(CHUNK_BYTES / (8 * rings))));
+    this.ringMask = (1 << this.ringShift) - 1;
     this.regSize = regs;
-    this.listCount = lists;
-    this.passed = new Uint8Array(this.filters.length);
+
+    const n = this.aggregations.length;
+    this.kindOf = new Uint8Array(n);
+    this.groupOf = new Int32Array(n);
+    this.offsetOf = new Int32Array(n);
+    this.runOf = new Int32Array(n);
+    this.valueIndexOf = new Int32Array(n);
+    this.extraOf = new Int32Array(n);
+    this.precisionOf = new Int32Array(n);
+    this.halfLifeOf = new Float64Array(n);
+    this.keepOf = new Int32Array(n);
+    const byFilter: number[][] = this.filters.map(() => []);
+    this.aggregations.forEach((a, i) => {
+      this.kindOf[i] = KIND_CODE[a.def.kind];
+      this.groupOf[i] = a.group;
+      this.offsetOf[i] = a.recordOffset;
+      this.runOf[i] = a.runBase;
+      this.valueIndexOf[i] = a.value;
+      this.extraOf[i] = a.extraBase;
+      this.precisionOf[i] = a.precision;
+      if (a.def.kind === 'decayed_sum') this.halfLifeOf[i] = a.def.halfLifeMs;
+      if (a.def.kind === 'last_n') this.keepOf[i] = a.def.n;
+      if (a.filter < 0) this.unfiltered.push(i);
+      else byFilter[a.filter]!.push(i);
+    });
+    for (const list of byFilter) this.byFilter.push(Int32Array.from(list));
+    const g = this.groups.length;
+    this.groupCount = g;
+    this.tileMsOf = Float64Array.from(this.groups, (x) => x.tileMs);
+    this.tilesOf = Int32Array.from(this.groups, (x) => x.tiles);
+    this.ringOf = Int32Array.from(this.groups, (x) => x.ringBase);
+    this.compactOf = Int32Array.from(this.groups, (x) => x.compactBase);
+    this.capacityOf = Int32Array.from(this.groups, (x) => Math.min(this.capacity, x.tiles));
+    this.recordWidthOf = Int32Array.from(this.groups, (x) => x.recordWidth);
+    this.runBaseOf = Int32Array.from(this.groups, (x) => x.runBase);
+    this.runWidthOf = Int32Array.from(this.groups, (x) => x.runWidth);
+    for (let k = 0; k < g; k++) {
+      const of = this.aggregations.filter((a) => a.group === k);
+      this.maxOffsetsOf.push(
+        Int32Array.from(of.filter((a) => a.def.kind === 'max').map((a) => a.recordOffset)),
+      );
+      this.distinctOf.push(
+        Int32Array.from(
+          this.aggregations.flatMap((a, i) => (a.group === k && a.def.kind === 'distinct_count' ? [i] : [])),
+        ),
+      );
+    }
+    this.passed = new Int32Array(this.filters.length);
     this.valueOf = new Array(this.values.length).fill(null);
-    this.late = new Uint8Array(this.groups.length);
-    this.slotOf = new Int32Array(this.groups.length);
-    this.tileOf = new Float64Array(this.groups.length);
+    this.tileOf = new Float64Array(g);
+    this.slotOf = new Int32Array(g);
+    this.late = new Uint8Array(g);
+    this.recordOf = new Int32Array(g);
+    this.rowPlan = rowPlan(view);
+  }
+
+  /**
+   * Notes whether a filter reads only the event type (then a row's type decides it), or is an AND some of
+   * whose terms do (when one of those is false for a type, so is the filter).
+   */
+  private classifyFilter(expr: Expr): void {
+    const typeOnly = (e: Expr) => [...fieldsOf(e)].every((f) => f === 'type');
+    if (typeOnly(expr)) {
+      this.typeOnly.push(true);
+      this.typeGate.push(null);
+      return;
+    }
+    this.typeOnly.push(false);
+    const terms = expr.op === 'and' ? expr.args.filter(typeOnly) : [];
+    this.typeGate.push(terms.length > 0 ? compileJs({ op: 'and', args: terms }) : null);
+  }
+
+  private planFor(type: unknown): TypePlan {
+    let plan = this.typePlans.get(type);
+    if (plan !== undefined) return plan;
+    const probe = { type } as SourceRow;
+    const fixed = [...this.unfiltered];
+    const dynamic: number[] = [];
+    for (let f = 0; f < this.filters.length; f++) {
+      if (this.typeOnly[f]) {
+        if (this.filters[f]!(probe) === true) fixed.push(...this.byFilter[f]!);
+      } else if (this.typeGate[f]?.(probe) !== false) dynamic.push(f);
+    }
+    const values = new Set<number>();
+    for (const i of [...fixed, ...dynamic.flatMap((f) => [...this.byFilter[f]!])])
+      if (this.valueIndexOf[i]! >= 0) values.add(this.valueIndexOf[i]!);
+    plan = {
+      fixed: Int32Array.from(fixed),
+      dynamic: Int32Array.from(dynamic),
+      values: Int32Array.from([...values].sort((a, b) => a - b)),
+    };
+    if (this.typePlans.size >= MAX_TYPE_PLANS) this.typePlans.clear();
+    this.typePlans.set(type, plan);
+    return plan;
   }
 
   /** Allocates a state (reusing a released one when there is one), initialised empty. */
@@ -217,67 +441,58 @@ export class ViewLayout {
     const slot = reused ?? this.allocated++;
     const chunk = slot >>> this.chunkShift;
     if (chunk === this.chunks.length) {
-      this.chunks.push(new Float64Array(this.chunkStates * this.stride));
-      if (this.regSize > 0) this.regChunks.push(new Uint8Array(this.chunkStates * this.regSize));
+      this.chunks.push(new Float64Array((this.chunkMask + 1) * this.stride));
+      if (this.regSize > 0) this.regChunks.push(new Uint8Array((this.chunkMask + 1) * this.regSize));
     }
     const b = (slot & this.chunkMask) * this.stride;
     const data = this.chunks[chunk]!;
-    const template = this.template;
-    // A plain loop: TypedArray.set has a fixed cost that dominates for the small states of pair entities.
-    if (template.length <= 256) for (let i = 0; i < template.length; i++) data[b + i] = template[i]!;
-    else data.set(template, b);
-    if (this.regSize > 0) {
-      const rb = (slot & this.chunkMask) * this.regSize;
-      this.regChunks[chunk]!.fill(0, rb, rb + this.regSize);
+    // A fresh slot's memory is still zero; a reused one is cleared.
+    if (reused !== undefined) {
+      data.fill(0, b, b + this.stride);
+      if (this.regSize > 0) {
+        const rb = (slot & this.chunkMask) * this.regSize;
+        this.regChunks[chunk]!.fill(0, rb, rb + this.regSize);
+      }
+      this.lists[slot] = undefined;
     }
-    if (this.listCount > 0) {
-      const lists = this.lists[slot];
-      if (lists) for (const list of lists) list.values.length = list.tiles.length = 0;
-      else this.lists[slot] = Array.from({ length: this.listCount }, () => ({ values: [], tiles: [] }));
-    }
+    data[b + EVENT_TS] = Number.NEGATIVE_INFINITY;
     return slot;
   }
 
   /** Bytes of pooled state memory held (grows by whole chunks, however many events a key sees). */
   chunkBytes(): number {
-    return (
-      this.chunks.reduce((sum, c) => sum + c.byteLength, 0) +
-      this.regChunks.reduce((sum, c) => sum + c.byteLength, 0)
-    );
+    let sum = 0;
+    for (const c of this.chunks) sum += c.byteLength;
+    for (const c of this.regChunks) sum += c.byteLength;
+    for (const c of this.ringChunks) sum += c.byteLength;
+    return sum;
   }
 
   /** Gives a state back for reuse (its key was evicted). */
   release(slot: KeyState): void {
+    if (this.capacity > 0) {
+      const ring = this.chunks[slot >>> this.chunkShift]![(slot & this.chunkMask) * this.stride + RING]!;
+      if (ring > 0) this.freeRings.push(ring - 1);
+    }
     this.free.push(slot);
   }
 
   /** Event time of the newest event applied to the state. */
   eventTs(slot: KeyState): number {
-    return this.chunks[slot >>> this.chunkShift]![(slot & this.chunkMask) * this.stride + this.eventTsAt]!;
+    return this.chunks[slot >>> this.chunkShift]![(slot & this.chunkMask) * this.stride + EVENT_TS]!;
   }
 
   /** Marks the state as listed for the next row write; false when it already was. */
   markDirty(slot: KeyState): boolean {
     const chunk = this.chunks[slot >>> this.chunkShift]!;
-    const at = (slot & this.chunkMask) * this.stride + this.eventTsAt + 1;
+    const at = (slot & this.chunkMask) * this.stride + DIRTY;
     if (chunk[at] === 1) return false;
     chunk[at] = 1;
     return true;
   }
 
   clearDirty(slot: KeyState): void {
-    this.chunks[slot >>> this.chunkShift]![(slot & this.chunkMask) * this.stride + this.eventTsAt + 1] = 0;
-  }
-
-  /** Points d, b (numbers) and r, rb (registers) at a slot. */
-  private bind(slot: KeyState): void {
-    const chunk = slot >>> this.chunkShift;
-    this.d = this.chunks[chunk]!;
-    this.b = (slot & this.chunkMask) * this.stride;
-    if (this.regSize > 0) {
-      this.r = this.regChunks[chunk]!;
-      this.rb = (slot & this.chunkMask) * this.regSize;
-    }
+    this.chunks[slot >>> this.chunkShift]![(slot & this.chunkMask) * this.stride + DIRTY] = 0;
   }
 
   /**
@@ -286,162 +501,313 @@ export class ViewLayout {
    * evaluates the row's filters and values once for the `apply` calls that follow, one per entity key.
    */
   relevant(row: SourceRow): boolean {
-    let any = this.unfiltered.length > 0;
-    for (let f = 0; f < this.filters.length; f++) {
-      const pass = this.filters[f]!(row) === true;
-      this.passed[f] = pass ? 1 : 0;
-      if (pass) any = true;
+    const plan = this.planFor(row.type);
+    this.plan = plan;
+    let any = plan.fixed.length > 0;
+    let passed = 0;
+    const dynamic = plan.dynamic;
+    for (let j = 0; j < dynamic.length; j++) {
+      const f = dynamic[j]!;
+      if (this.filters[f]!(row) === true) {
+        this.passed[passed++] = f;
+        any = true;
+      }
     }
-    if (any) for (let v = 0; v < this.values.length; v++) this.valueOf[v] = this.values[v]!(row);
+    this.passedCount = passed;
+    if (any) {
+      const values = plan.values;
+      for (let j = 0; j < values.length; j++) this.valueOf[values[j]!] = this.values[values[j]!]!(row);
+    }
     return any;
+  }
+
+  private tilesFor(ts: number): void {
+    this.tilesTs = ts;
+    for (let g = 0; g < this.groupCount; g++) {
+      const tile = Math.floor(ts / this.tileMsOf[g]!);
+      this.tileOf[g] = tile;
+      this.slotOf[g] = tile % this.tilesOf[g]!;
+    }
+  }
+
+  /**
+   * Points `records`/`recordsAt` at the key's tile records: its full rings (group g's slot k at
+   * `recordsAt + ringOf[g] + k * width`) or, for a compact key, its own numbers (`compactRecords`; group g's
+   * j-th record at `compactOf[g] + j * width` from the key's start, which is `recordsAt`).
+   */
+  private locate(d: Float64Array, b: number): void {
+    if (this.capacity === 0) {
+      this.records = d;
+      this.recordsAt = b + this.ringsAt;
+      this.compactRecords = false;
+      return;
+    }
+    const ring = d[b + RING]!;
+    if (ring === 0) {
+      this.records = d;
+      this.recordsAt = b;
+      this.compactRecords = true;
+      return;
+    }
+    this.records = this.ringChunks[(ring - 1) >>> this.ringShift]!;
+    this.recordsAt = ((ring - 1) & this.ringMask) * this.ringStride;
+    this.compactRecords = false;
+  }
+
+  /**
+   * For a compact key, finds each group's record for the row's slot: the one holding a tile of that slot,
+   * else the next unused one. False when some group has neither (the key needs its full ring).
+   */
+  private placeCompact(d: Float64Array, b: number): boolean {
+    for (let g = 0; g < this.groupCount; g++) {
+      const n = this.tilesOf[g]!;
+      const k = this.slotOf[g]!;
+      const width = this.recordWidthOf[g]!;
+      const cap = this.capacityOf[g]!;
+      let record = b + this.compactOf[g]!;
+      let j = 0;
+      for (; j < cap; j++, record += width) {
+        const id = d[record]!;
+        if (id === 0 || (id - 1) % n === k) break;
+      }
+      if (j === cap) return false;
+      this.recordOf[g] = record;
+    }
+    return true;
+  }
+
+  /** Moves a compact key to a full ring: each tile record goes to its slot; the other slots are empty. */
+  private promote(d: Float64Array, b: number): void {
+    const reused = this.freeRings.pop();
+    const ring = reused ?? this.ringsAllocated++;
+    const chunk = ring >>> this.ringShift;
+    if (chunk === this.ringChunks.length)
+      this.ringChunks.push(new Float64Array((this.ringMask + 1) * this.ringStride));
+    const r = this.ringChunks[chunk]!;
+    const rb = (ring & this.ringMask) * this.ringStride;
+    if (reused !== undefined) r.fill(0, rb, rb + this.ringStride);
+    for (let g = 0; g < this.groupCount; g++) {
+      const n = this.tilesOf[g]!;
+      const width = this.recordWidthOf[g]!;
+      const cap = this.capacityOf[g]!;
+      for (let j = 0; j < cap; j++) {
+        const from = b + this.compactOf[g]! + j * width;
+        const id = d[from]!;
+        if (id === 0) break;
+        const to = rb + this.ringOf[g]! + ((id - 1) % n) * width;
+        for (let w = 0; w < width; w++) r[to + w] = d[from + w]!;
+      }
+    }
+    d[b + RING] = ring + 1;
   }
 
   /** Applies the row last passed to `relevant(row)` (which evaluated its values) at event time `ts`. */
   apply(state: KeyState, ts: number): void {
-    this.bind(state);
-    const d = this.d;
-    const b = this.b;
-    if (ts > d[b + this.eventTsAt]!) d[b + this.eventTsAt] = ts;
-    for (let g = 0; g < this.groups.length; g++) {
-      const group = this.groups[g]!;
-      const tile = Math.floor(ts / group.tileMs);
-      const k = tile % group.tiles;
-      const slot = group.slotBase + k;
-      const held = d[b + slot]!;
-      this.tileOf[g] = tile;
-      this.slotOf[g] = k;
-      this.late[g] = 0;
+    const d = this.chunks[state >>> this.chunkShift]!;
+    const b = (state & this.chunkMask) * this.stride;
+    if (ts !== this.tilesTs) this.tilesFor(ts);
+    if (ts > d[b + EVENT_TS]!) d[b + EVENT_TS] = ts;
+    let compact = false;
+    if (this.capacity > 0 && d[b + RING] === 0) {
+      if (this.placeCompact(d, b)) compact = true;
+      else this.promote(d, b);
+    }
+    this.locate(d, b);
+    const r = this.records;
+    const rb = this.recordsAt;
+    for (let g = 0; g < this.groupCount; g++) {
+      const tile = this.tileOf[g]!;
+      const record = compact
+        ? this.recordOf[g]!
+        : rb + this.ringOf[g]! + this.slotOf[g]! * this.recordWidthOf[g]!;
+      const held = r[record]! - 1;
       if (held > tile) {
         this.late[g] = 1; // the tile has left the ring: a row this late no longer counts
         continue;
       }
-      const head = d[b + this.headsAt + g]!;
+      this.late[g] = 0;
+      this.recordOf[g] = record;
+      const head = d[b + HEADS + g]! - 1;
       if (tile > head) {
-        this.expire(g, head, tile);
-        d[b + this.headsAt + g] = tile;
+        if (head >= 0) {
+          if (compact) this.expireCompact(d, b, g, head, tile);
+          else this.expire(d, b, r, rb, g, head, tile);
+        }
+        d[b + HEADS + g] = tile + 1;
       }
       if (held < tile) {
-        d[b + slot] = tile;
-        this.resetSlot(g, k);
+        r[record] = tile + 1;
+        this.resetRecord(r, record, g, state);
       }
     }
-    this.update(state, ts, this.unfiltered);
-    for (let f = 0; f < this.filters.length; f++)
-      if (this.passed[f] === 1) this.update(state, ts, this.byFilter[f]!);
+    const plan = this.plan;
+    this.update(d, b, r, state, ts, plan.fixed);
+    for (let j = 0; j < this.passedCount; j++)
+      this.update(d, b, r, state, ts, this.byFilter[this.passed[j]!]!);
   }
 
-  private update(slot: KeyState, ts: number, aggregations: readonly AggregationPlan[]): void {
-    const acc = this.d;
-    const b = this.b;
-    for (const a of aggregations) {
-      const g = a.group;
+  private update(
+    d: Float64Array,
+    b: number,
+    r: Float64Array,
+    state: KeyState,
+    ts: number,
+    aggregations: Int32Array,
+  ): void {
+    for (let j = 0; j < aggregations.length; j++) {
+      const i = aggregations[j]!;
+      const g = this.groupOf[i]!;
       if (this.late[g] === 1) continue;
-      const k = this.slotOf[g]!;
-      const at = b + a.accBase + k * a.width;
-      const run = b + a.runBase;
-      const v = a.value >= 0 ? this.valueOf[a.value]! : null;
-      switch (a.def.kind) {
-        case 'count':
-          acc[at]! += 1;
-          acc[run]! += 1;
+      const at = this.recordOf[g]! + this.offsetOf[i]!;
+      switch (this.kindOf[i]) {
+        case COUNT:
+          r[at]! += 1;
+          d[b + this.runOf[i]!]! += 1;
           break;
-        case 'sum':
-        case 'mean':
+        case SUM:
+        case MEAN: {
+          const v = this.valueOf[this.valueIndexOf[i]!];
           if (typeof v === 'number') {
-            acc[at]! += v;
-            acc[at + 1]! += 1;
-            acc[run]! += v;
-            acc[run + 1]! += 1;
+            const run = b + this.runOf[i]!;
+            r[at]! += v;
+            r[at + 1]! += 1;
+            d[run]! += v;
+            d[run + 1]! += 1;
           }
           break;
-        case 'max':
-          if (typeof v === 'number' && v > acc[at]!) acc[at] = v;
+        }
+        case MAX: {
+          const v = this.valueOf[this.valueIndexOf[i]!];
+          if (typeof v === 'number' && v > r[at]!) r[at] = v;
           break;
-        case 'decayed_sum': {
-          const x = a.value >= 0 ? v : 1;
+        }
+        case DECAYED_SUM: {
+          const value = this.valueIndexOf[i]!;
+          const x = value >= 0 ? this.valueOf[value] : 1;
           if (typeof x === 'number')
-            acc[at]! += x * 2 ** ((ts - this.tileOf[g]! * this.groups[g]!.tileMs) / a.def.halfLifeMs);
+            r[at]! += x * 2 ** ((ts - this.tileOf[g]! * this.tileMsOf[g]!) / this.halfLifeOf[i]!);
           break;
         }
-        case 'last_n': {
+        case LAST_N: {
+          const v = this.valueOf[this.valueIndexOf[i]!]!;
           if (v === null) break;
-          const list = this.lists[slot]![a.extraBase]!;
-          list.values.unshift(v);
-          list.tiles.unshift(this.tileOf[g]!);
-          if (list.values.length > a.def.n) {
-            list.values.length = a.def.n;
-            list.tiles.length = a.def.n;
-          }
+          const list = (this.lists[state] ?? this.makeLists(state))[this.extraOf[i]!]!;
+          const keep = this.keepOf[i]!;
+          const at = list.start === 0 ? keep - 1 : list.start - 1;
+          list.values[at] = v;
+          list.tiles[at] = this.tileOf[g]!;
+          list.start = at;
+          if (list.size < keep) list.size++;
           break;
         }
-        case 'distinct_count':
-          if (v !== null) {
-            const text = String(v);
-            hllAdd(this.r, this.rb + a.extraBase + (k << a.precision), a.precision, text);
-            if (
-              hllAdd(
-                this.r,
-                this.rb + a.extraBase + (this.groups[g]!.tiles << a.precision),
-                a.precision,
-                text,
-              )
-            )
-              acc[run + 1] = Number.NaN;
-          }
+        case DISTINCT_COUNT: {
+          const v = this.valueOf[this.valueIndexOf[i]!]!;
+          if (v === null) break;
+          const h = hllHash(String(v));
+          const p = this.precisionOf[i]!;
+          const regs = this.regChunks[state >>> this.chunkShift]!;
+          const base = (state & this.chunkMask) * this.regSize + this.extraOf[i]!;
+          hllAddHash(regs, base + (this.slotOf[g]! << p), p, h);
+          if (hllAddHash(regs, base + (this.tilesOf[g]! << p), p, h)) d[b + this.runOf[i]! + 1] = Number.NaN;
           break;
+        }
       }
     }
   }
 
   /**
    * The window of `g` moves from ending at tile `head` to ending at `tile`: tiles that leave it are taken out
-   * of the running totals (each once: only while its slot still holds it).
+   * of the running totals (each once: only while its slot still holds it), oldest first.
    */
-  private expire(g: number, head: number, tile: number): void {
-    const running = this.runningOf[g]!;
-    if (head < 0 || running.length === 0) return;
-    const group = this.groups[g]!;
-    const n = group.tiles;
-    const d = this.d;
-    const b = this.b;
-    for (const a of running)
-      if (a.def.kind === 'distinct_count') {
-        d[b + a.runBase] = 1;
-        d[b + a.runBase + 1] = Number.NaN;
-      }
+  private expire(
+    d: Float64Array,
+    b: number,
+    r: Float64Array,
+    rb: number,
+    g: number,
+    head: number,
+    tile: number,
+  ): void {
+    const distinct = this.distinctOf[g]!;
+    for (let j = 0; j < distinct.length; j++) {
+      const run = b + this.runOf[distinct[j]!]!;
+      d[run] = 1;
+      d[run + 1] = Number.NaN;
+    }
+    const width = this.runWidthOf[g]!;
+    if (width === 0) return;
+    const n = this.tilesOf[g]!;
+    const run = b + this.runBaseOf[g]!;
     if (tile - head >= n) {
-      for (const a of running)
-        if (a.def.kind !== 'distinct_count') d.fill(0, b + a.runBase, b + a.runBase + a.width);
+      d.fill(0, run, run + width);
       return;
     }
+    const ring = rb + this.ringOf[g]!;
+    const recordWidth = this.recordWidthOf[g]!;
     for (let t = Math.max(0, head - n + 1); t <= tile - n; t++) {
-      const k = t % n;
-      if (d[b + group.slotBase + k] !== t) continue;
-      for (const a of running) {
-        const at = b + a.accBase + k * a.width;
-        for (let w = 0; w < a.width; w++) d[b + a.runBase + w]! -= d[at + w]!;
+      const record = ring + (t % n) * recordWidth;
+      if (r[record] !== t + 1) continue;
+      for (let w = 0; w < width; w++) d[run + w]! -= r[record + 1 + w]!;
+    }
+  }
+
+  /** `expire` for a compact key: its records whose tiles leave the window, in tile order. */
+  private expireCompact(d: Float64Array, b: number, g: number, head: number, tile: number): void {
+    const width = this.runWidthOf[g]!;
+    if (width === 0) return;
+    const n = this.tilesOf[g]!;
+    const run = b + this.runBaseOf[g]!;
+    if (tile - head >= n) {
+      d.fill(0, run, run + width);
+      return;
+    }
+    const count = this.compactOrder(d, b, g, Math.max(0, head - n + 1), tile - n);
+    for (let j = 0; j < count; j++) {
+      const record = this.order[j]!;
+      for (let w = 0; w < width; w++) d[run + w]! -= d[record + 1 + w]!;
+    }
+  }
+
+  /**
+   * Fills `order` with the compact records of group `g` whose tiles are in [from, to], by tile (equally, by
+   * slot: the tiles of a window have distinct slots), and returns how many there are.
+   */
+  private compactOrder(d: Float64Array, b: number, g: number, from: number, to: number): number {
+    const width = this.recordWidthOf[g]!;
+    const cap = this.capacityOf[g]!;
+    const start = b + this.compactOf[g]!;
+    let count = 0;
+    for (let j = 0; j < cap; j++) {
+      const record = start + j * width;
+      const t = d[record]! - 1;
+      if (t < 0) break;
+      if (t < from || t > to) continue;
+      // Insertion by tile (a handful of records).
+      let at = count++;
+      while (at > 0 && d[this.order[at - 1]!]! - 1 > t) {
+        this.order[at] = this.order[at - 1]!;
+        at--;
       }
+      this.order[at] = record;
     }
+    return count;
   }
 
-  private resetSlot(group: number, k: number): void {
-    for (const a of this.aggregationsOf[group]!) {
-      const at = this.b + a.accBase + k * a.width;
-      if (a.def.kind === 'max') this.d[at] = Number.NEGATIVE_INFINITY;
-      else this.d.fill(0, at, at + a.width);
-      if (a.def.kind === 'distinct_count')
-        this.r.fill(
-          0,
-          this.rb + a.extraBase + (k << a.precision),
-          this.rb + a.extraBase + ((k + 1) << a.precision),
-        );
+  private resetRecord(r: Float64Array, record: number, g: number, state: KeyState): void {
+    const end = record + this.recordWidthOf[g]!;
+    for (let at = record + 1; at < end; at++) r[at] = 0;
+    const maxOffsets = this.maxOffsetsOf[g]!;
+    for (let j = 0; j < maxOffsets.length; j++) r[record + maxOffsets[j]!] = Number.NEGATIVE_INFINITY;
+    const distinct = this.distinctOf[g]!;
+    if (distinct.length === 0) return;
+    const regs = this.regChunks[state >>> this.chunkShift]!;
+    const k = this.slotOf[g]!;
+    for (let j = 0; j < distinct.length; j++) {
+      const i = distinct[j]!;
+      const p = this.precisionOf[i]!;
+      const base = (state & this.chunkMask) * this.regSize + this.extraOf[i]!;
+      regs.fill(0, base + (k << p), base + ((k + 1) << p));
     }
-  }
-
-  /** True when slot `k` of `group` holds a tile inside the window that ends at the group's newest tile. */
-  private live(group: GroupPlan, g: number, k: number): boolean {
-    const tile = this.d[this.b + group.slotBase + k]!;
-    return tile >= 0 && tile > this.d[this.b + this.headsAt + g]! - group.tiles;
   }
 
   /**
@@ -449,79 +815,161 @@ export class ViewLayout {
    * (null when SQL would give NULL) and, for last_n, lists newest first.
    */
   evaluate(state: KeyState, ts: number): (Scalar | Scalar[])[] {
-    this.bind(state);
     const out: (Scalar | Scalar[])[] = [];
-    const acc = this.d;
-    const b = this.b;
-    for (const a of this.aggregations) {
-      const g = a.group;
-      const group = this.groups[g]!;
-      switch (a.def.kind) {
-        case 'count':
-          out.push(acc[b + a.runBase]!);
-          break;
-        case 'sum':
-        case 'mean': {
-          const s = acc[b + a.runBase]!;
-          const n = acc[b + a.runBase + 1]!;
-          out.push(n === 0 ? null : a.def.kind === 'sum' ? s : s / n);
-          break;
-        }
-        case 'max': {
-          let m = Number.NEGATIVE_INFINITY;
-          for (let k = 0; k < group.tiles; k++)
-            if (this.live(group, g, k) && acc[b + a.accBase + k]! > m) m = acc[b + a.accBase + k]!;
-          out.push(m === Number.NEGATIVE_INFINITY ? null : m);
-          break;
-        }
-        case 'decayed_sum': {
-          // Each tile's weight is 2^-((ts - tileStart) / h): one power for the newest tile, then a
-          // per-definition table for the distance in tiles, instead of a power per tile.
-          const head = acc[b + this.headsAt + g]!;
-          const scale = 2 ** (-(ts - head * group.tileMs) / a.def.halfLifeMs);
-          const weights = this.decayWeights[a.extraBase]!;
-          let s = 0;
-          for (let k = 0; k < group.tiles; k++) {
-            if (!this.live(group, g, k)) continue;
-            s += acc[b + a.accBase + k]! * weights[head - acc[b + group.slotBase + k]!]!;
-          }
-          out.push(s * scale);
-          break;
-        }
-        case 'last_n': {
-          const list = this.lists[state]![a.extraBase]!;
-          const oldest = acc[b + this.headsAt + g]! - group.tiles;
-          const values: Scalar[] = [];
-          for (let k = 0; k < list.values.length; k++)
-            if (list.tiles[k]! > oldest) values.push(list.values[k]!);
-          out.push(values);
-          break;
-        }
-        case 'distinct_count': {
-          const m = 1 << a.precision;
-          const regs = this.r;
-          const mergedAt = this.rb + a.extraBase + (group.tiles << a.precision);
-          const run = b + a.runBase;
-          if (acc[run] === 1) {
-            // Tiles left the window since the merge: rebuild it from the live tiles.
-            regs.fill(0, mergedAt, mergedAt + m);
-            for (let k = 0; k < group.tiles; k++) {
-              if (!this.live(group, g, k)) continue;
-              const base = this.rb + a.extraBase + (k << a.precision);
-              for (let r = 0; r < m; r++)
-                if (regs[base + r]! > regs[mergedAt + r]!) regs[mergedAt + r] = regs[base + r]!;
-            }
-            acc[run] = 0;
-          }
-          if (Number.isNaN(acc[run + 1]!)) {
-            const merged = regs.subarray(mergedAt, mergedAt + m);
-            acc[run + 1] = merged.some((r) => r > 0) ? Math.round(hllEstimate(merged, a.precision)) : 0;
-          }
-          out.push(acc[run + 1]!);
-          break;
-        }
+    for (let i = 0; i < this.aggregations.length; i++)
+      out.push(this.kindOf[i] === LAST_N ? this.listValue(state, i) : this.numericValue(state, i, ts));
+    return out;
+  }
+
+  /** The state's feature row as of its newest event: `assembleRow(view, evaluate(state, eventTs), eventTs)`. */
+  row(state: KeyState): FeatureRow {
+    const ts = this.eventTs(state);
+    const plan = this.rowPlan;
+    const numeric = plan.numeric;
+    const values: (number | null)[] = new Array(numeric.length);
+    const lists: Scalar[][] = [];
+    for (let c = 0; c < numeric.length; c++) {
+      const p = numeric[c]!;
+      if (p.aggregation >= 0) values[c] = this.numericValue(state, p.aggregation, ts);
+      else {
+        const a = values[p.numerator]!;
+        const b = values[p.denominator]!;
+        values[c] = a !== null && b !== null && b !== 0 ? a / b : null;
       }
     }
-    return out;
+    for (const at of plan.lists) lists.push(this.listValue(state, at));
+    return { eventTs: ts, values, lists };
+  }
+
+  private numericValue(state: KeyState, i: number, ts: number): number | null {
+    const d = this.chunks[state >>> this.chunkShift]!;
+    const b = (state & this.chunkMask) * this.stride;
+    const g = this.groupOf[i]!;
+    const kind = this.kindOf[i]!;
+    switch (kind) {
+      case COUNT:
+        return d[b + this.runOf[i]!]!;
+      case SUM:
+      case MEAN: {
+        const s = d[b + this.runOf[i]!]!;
+        const n = d[b + this.runOf[i]! + 1]!;
+        return n === 0 ? null : kind === SUM ? s : s / n;
+      }
+      case LAST_N:
+        return null;
+    }
+    // The kinds that read the window's tiles: those of slots holding a tile inside the window.
+    this.locate(d, b);
+    const r = this.records;
+    const n = this.tilesOf[g]!;
+    const width = this.recordWidthOf[g]!;
+    const head = d[b + HEADS + g]! - 1;
+    const oldest = head - n;
+    const offset = this.offsetOf[i]!;
+    let first: number;
+    let count: number;
+    if (this.compactRecords) {
+      first = this.recordsAt + this.compactOf[g]!;
+      count = this.capacityOf[g]!;
+    } else {
+      first = this.recordsAt + this.ringOf[g]!;
+      count = n;
+    }
+    switch (kind) {
+      case MAX: {
+        let m = Number.NEGATIVE_INFINITY;
+        for (let k = 0; k < count; k++) {
+          const record = first + k * width;
+          const tile = r[record]! - 1;
+          if (tile >= 0 && tile > oldest && r[record + offset]! > m) m = r[record + offset]!;
+        }
+        return m === Number.NEGATIVE_INFINITY ? null : m;
+      }
+      case DECAYED_SUM: {
+        // Each tile's weight is 2^-((ts - tileStart) / h): one power for the newest tile, then a
+        // per-definition table for the distance in tiles, instead of a power per tile. Tiles are summed in
+        // slot order.
+        const scale = 2 ** (-(ts - head * this.tileMsOf[g]!) / this.halfLifeOf[i]!);
+        const weights = this.decayWeights[this.extraOf[i]!]!;
+        let s = 0;
+        if (this.compactRecords) {
+          const live = this.compactOrder(d, b, g, oldest + 1, head);
+          // Live tiles are within one window, so tile order is slot order once it wraps: start at slot 0.
+          let start = 0;
+          while (start < live && (d[this.order[start]!]! - 1) % n > (d[this.order[live - 1]!]! - 1) % n)
+            start++;
+          for (let j = 0; j < live; j++) {
+            const record = this.order[(start + j) % live]!;
+            s += d[record + offset]! * weights[head - (d[record]! - 1)]!;
+          }
+        } else
+          for (let k = 0; k < count; k++) {
+            const record = first + k * width;
+            const tile = r[record]! - 1;
+            if (!(tile >= 0 && tile > oldest)) continue;
+            s += r[record + offset]! * weights[head - tile]!;
+          }
+        return s * scale;
+      }
+      case DISTINCT_COUNT: {
+        const p = this.precisionOf[i]!;
+        const m = 1 << p;
+        const regs = this.regChunks[state >>> this.chunkShift]!;
+        const base = (state & this.chunkMask) * this.regSize + this.extraOf[i]!;
+        const mergedAt = base + (n << p);
+        const run = b + this.runOf[i]!;
+        if (d[run] === 1) {
+          // Tiles left the window since the merge: rebuild it from the live tiles.
+          regs.fill(0, mergedAt, mergedAt + m);
+          for (let k = 0; k < n; k++) {
+            const tile = r[first + k * width]! - 1;
+            if (!(tile >= 0 && tile > oldest)) continue;
+            const from = base + (k << p);
+            for (let x = 0; x < m; x++)
+              if (regs[from + x]! > regs[mergedAt + x]!) regs[mergedAt + x] = regs[from + x]!;
+          }
+          d[run] = 0;
+        }
+        if (Number.isNaN(d[run + 1]!)) {
+          let any = false;
+          for (let x = mergedAt; x < mergedAt + m; x++)
+            if (regs[x]! > 0) {
+              any = true;
+              break;
+            }
+          d[run + 1] = any ? Math.round(hllEstimateAt(regs, mergedAt, p)) : 0;
+        }
+        return d[run + 1]!;
+      }
+      default:
+        return null;
+    }
+  }
+
+  private makeLists(state: KeyState): KeyList[] {
+    const lists: KeyList[] = [];
+    for (const a of this.aggregations)
+      if (a.def.kind === 'last_n')
+        lists.push({
+          values: new Array(a.def.n).fill(null),
+          tiles: new Array(a.def.n).fill(0),
+          start: 0,
+          size: 0,
+        });
+    this.lists[state] = lists;
+    return lists;
+  }
+
+  private listValue(state: KeyState, i: number): Scalar[] {
+    const values: Scalar[] = [];
+    const list = this.lists[state]?.[this.extraOf[i]!];
+    if (list === undefined) return values;
+    const g = this.groupOf[i]!;
+    const d = this.chunks[state >>> this.chunkShift]!;
+    const oldest = d[(state & this.chunkMask) * this.stride + HEADS + g]! - 1 - this.tilesOf[g]!;
+    const keep = this.keepOf[i]!;
+    for (let k = 0, at = list.start; k < list.size; k++, at = at + 1 === keep ? 0 : at + 1)
+      if (list.tiles[at]! > oldest) values.push(list.values[at]!);
+    return values;
   }
 }
