@@ -244,7 +244,7 @@ async function pitJoin(): Promise<void> {
         FROM labels l ${views.map((_, k) => `ASOF LEFT JOIN rows${k} r${k} ON r${k}.entity_key = l.user_id AND r${k}.event_ts <= l.ts`).join(' ')}`;
       const m = await measureEach(
         { ours: () => db.run(ours), hand: () => db.run(handWritten) },
-        { warmupRuns: 1, runs: size(3, 1), items: labels },
+        { warmupRuns: 1, runs: size(5, 1), items: labels },
       );
       report({
         name: 'features.pit-join',
@@ -255,7 +255,7 @@ async function pitJoin(): Promise<void> {
         better: 'lower',
         params: { labels, views: 5, rowsPerView, entities },
         notes:
-          'the SQL Foryou generates against what one would write by hand for the same result (TTL included); median of 3 runs after a warm-up, interleaved; same DuckDB settings, tables in memory',
+          'the SQL Foryou generates against what one would write by hand for the same result (TTL included); median of 5 runs after a warm-up, interleaved; same DuckDB settings, tables in memory',
       });
     },
     { memoryLimit: '14GB', threads: 2 },

@@ -71,24 +71,55 @@ export function rowEventTs(bytes: Uint8Array): number {
 }
 
 /**
- * Decodes the numeric values of a packed row straight into `out` at `at` (NaN for null), for reads that
- * fill one matrix for many entities; returns the row's event time.
+ * Decodes the numeric values of the packed row at `bytes[start, end)` straight into `out` at `at` (NaN for
+ * null), for reads that fill one matrix for many entities; returns the row's event time. Allocates nothing
+ * per row: the doubles are read through one view of the whole underlying buffer, cached while reads keep
+ * coming from the same buffer (a store's reused read buffer, a socket buffer).
  */
-export function decodeNumericInto(bytes: Uint8Array, out: Float64Array, at: number, count: number): number {
-  if (bytes.length < HEAD || bytes[0] !== FORMAT) view(bytes);
-  const n = Math.min(count, bytes[2]! | (bytes[3]! << 8));
-  const start = bytes.byteOffset + HEAD;
-  if (LITTLE_ENDIAN && (start & 7) === 0) {
-    // The stored doubles are the row's in-memory layout: one block copy instead of a read per value.
-    const values = new Float64Array(bytes.buffer, start - 8, n + 1);
-    out.set(values.subarray(1), at);
-    for (let k = n; k < count; k++) out[at + k] = Number.NaN;
-    return values[0]!;
+export function decodeNumericInto(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: Float64Array,
+  at: number,
+  count: number,
+): number {
+  if (end - start < HEAD || bytes[start] !== FORMAT) view(bytes.subarray(start, end));
+  const n = Math.min(count, bytes[start + 2]! | (bytes[start + 3]! << 8), (end - start - HEAD) >> 3);
+  const first = bytes.byteOffset + start + HEAD;
+  let ts: number;
+  if (LITTLE_ENDIAN && (first & 7) === 0) {
+    const f64 = doublesOf(bytes.buffer);
+    const base = first >> 3;
+    for (let k = 0; k < n; k++) out[at + k] = f64[base + k]!;
+    ts = f64[base - 1]!;
+  } else {
+    const dv = dataViewOf(bytes.buffer);
+    for (let k = 0; k < n; k++) out[at + k] = dv.getFloat64(first + k * 8, true);
+    ts = dv.getFloat64(first - 8, true);
   }
-  const dv = view(bytes);
-  for (let k = 0; k < n; k++) out[at + k] = dv.getFloat64(HEAD + k * 8, true);
   for (let k = n; k < count; k++) out[at + k] = Number.NaN;
-  return dv.getFloat64(8, true);
+  return ts;
+}
+
+let lastBuffer: ArrayBufferLike | null = null;
+let lastDoubles: Float64Array<ArrayBufferLike> = new Float64Array(0);
+let lastView: DataView | null = null;
+
+function doublesOf(buffer: ArrayBufferLike): Float64Array {
+  if (buffer !== lastBuffer) cacheViews(buffer);
+  return lastDoubles;
+}
+
+function dataViewOf(buffer: ArrayBufferLike): DataView {
+  if (buffer !== lastBuffer) cacheViews(buffer);
+  return lastView!;
+}
+
+function cacheViews(buffer: ArrayBufferLike): void {
+  lastBuffer = buffer;
+  lastDoubles = new Float64Array(buffer, 0, buffer.byteLength >> 3);
+  lastView = new DataView(buffer);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

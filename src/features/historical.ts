@@ -7,14 +7,8 @@ import type { ResolvedService } from './registry.js';
 /**
  * Point-in-time correct training rows: for each label row (entity key columns and a timestamp), each
  * feature takes the value of the newest feature row of its entity with event time at or before the label's
- * time, and only if that row is within the view's TTL of the label's time; otherwise NULL.
- *
- * How (chosen by measurement, bench `features.pit-join`): not one ASOF JOIN per view, which sorts the
- * labels once per view, but one sorted pass. Labels and every view's feature rows go into one stream,
- * partitioned by entity key and ordered by time, feature rows before labels of the same millisecond; a
- * running `last_value(... IGNORE NULLS)` carries each view's newest row (packed in a struct, so a NULL
- * feature value is carried as NULL, not skipped) forward to every later label. Only rows before a label in
- * that order reach it, so nothing from after the label's time can leak in.
+ * time, and only if that row is within the view's TTL of the label's time; otherwise NULL. Nothing from
+ * after the label's time can leak in: ASOF JOIN only looks back.
  */
 export interface HistoricalOptions {
   /** Name of the label timestamp column (TIMESTAMP, or whole epoch milliseconds). Default `ts`. */
@@ -39,52 +33,48 @@ export function labelKeyColumns(service: ResolvedService): string[] {
   return [...ENTITIES[service.def.entity].parts];
 }
 
-/** Internal columns of the join, prefixed so they cannot be mistaken for a label's own columns. */
-const KEY = '__fy_key';
-const TIME = '__fy_ts';
-const IS_LABEL = '__fy_is_label';
-const LABEL_ROW = '__fy_label_row';
-const carried = (v: number) => `__fy_view${v}`;
-
-/** SQL of the point-in-time join of `labels` (a relation) with the service's features. */
+/** SQL of the point-in-time join of `labels` (a relation) with the service's features, in label order. */
 export function historicalSql(labels: string, service: ResolvedService, options: HistoricalOptions): string {
   const ts = ident(options.tsColumn ?? 'ts');
   const keys = labelKeyColumns(service);
   const key = keys.map((k) => `CAST(${ident(k)} AS VARCHAR)`).join(` || '${KEY_SEPARATOR}' || `);
   const keepOrder = options.keepOrder ?? false;
   const tsIsTimestamp = options.tsIsTimestamp ?? true;
-  const time = tsIsTimestamp ? `epoch_ms(${ts})` : `CAST(${ts} AS BIGINT)`;
-  const branches = [
-    `SELECT *, ${key} AS ${KEY}, ${time} AS ${TIME}, 1 AS ${IS_LABEL}${keepOrder ? `, row_number() OVER () AS ${LABEL_ROW}` : ''} FROM ${labels}`,
-  ];
-  const carries: string[] = [];
+  // With one key column and epoch-millisecond times the joins read the label columns as they are; otherwise
+  // the key and the time are computed once per label.
+  const direct = keys.length === 1 && !tsIsTimestamp && !keepOrder;
+  const keyRef = direct ? `labels.${ident(keys[0]!)}` : 'labels._key';
+  const tsRef = direct ? `labels.${ts}` : 'labels._ts';
+  const ctes = direct
+    ? []
+    : [
+        `labels AS (SELECT *,${keepOrder ? ' row_number() OVER () AS _label_row,' : ''} ${keys.length === 1 ? ident(keys[0]!) : key} AS _key, ${
+          tsIsTimestamp ? `epoch_ms(${ts})` : `CAST(${ts} AS BIGINT)`
+        } AS _ts FROM ${labels})`,
+      ];
+  const joins: string[] = [];
   const columns: string[] = [];
   service.views.forEach(({ view, numeric, lists }, v) => {
     const rows = options.featureRows[view.name];
     if (!rows) throw new ForyouError('FY_INTERNAL', `no feature rows given for view ${view.name}`);
+    const alias = `f${v}`;
+    joins.push(
+      `ASOF LEFT JOIN ${rows} ${alias} ON ${alias}.entity_key = ${keyRef} AND ${alias}.event_ts <= ${tsRef}`,
+    );
     const numericDefs = view.features.filter((f) => f.kind !== 'last_n');
     const listDefs = view.features.filter((f) => f.kind === 'last_n');
-    const names = [...numeric.map((i) => numericDefs[i]!.name), ...lists.map((i) => listDefs[i]!.name)];
-    const packed = names.map((name, j) => `c${j} := ${ident(name)}`);
-    branches.push(
-      `SELECT entity_key AS ${KEY}, event_ts AS ${TIME}, 0 AS ${IS_LABEL}, struct_pack(t := event_ts${packed.map((p) => `, ${p}`).join('')}) AS ${carried(v)} FROM ${rows}`,
-    );
-    carries.push(`last_value(${carried(v)} IGNORE NULLS) OVER newest AS ${carried(v)}`);
-    const fresh = `${TIME} - ${carried(v)}.t <= ${view.ttlMs}`;
-    names.forEach((name, j) => {
-      columns.push(`CASE WHEN ${fresh} THEN ${carried(v)}.c${j} END AS ${ident(`${view.name}__${name}`)}`);
-    });
+    const fresh = `${tsRef} - ${alias}.event_ts <= ${view.ttlMs}`;
+    const column = (name: string) =>
+      `CASE WHEN ${fresh} THEN ${alias}.${ident(name)} END AS ${ident(`${view.name}__${name}`)}`;
+    for (const i of numeric) columns.push(column(numericDefs[i]!.name));
+    for (const i of lists) columns.push(column(listDefs[i]!.name));
     if (options.includeEventTs)
-      columns.push(`CASE WHEN ${fresh} THEN ${carried(v)}.t END AS ${ident(`${view.name}__event_ts`)}`);
+      columns.push(`CASE WHEN ${fresh} THEN ${alias}.event_ts END AS ${ident(`${view.name}__event_ts`)}`);
   });
-  const views = service.views.map((_, v) => carried(v));
-  const internal = [KEY, TIME, IS_LABEL, ...(keepOrder ? [LABEL_ROW] : []), ...views];
-  return `WITH stream AS (${branches.join('\nUNION ALL BY NAME ')}),
-carried AS (SELECT * EXCLUDE (${views.join(', ')}), ${carries.join(', ')} FROM stream
-  WINDOW newest AS (PARTITION BY ${KEY} ORDER BY ${TIME}, ${IS_LABEL} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-  QUALIFY ${IS_LABEL} = 1)
-SELECT * EXCLUDE (${internal.join(', ')}), ${columns.join(',\n  ')}
-FROM carried${keepOrder ? `\nORDER BY ${LABEL_ROW}` : ''}`;
+  const from = direct ? `${labels} AS labels` : 'labels';
+  const own = direct ? 'labels.*' : `labels.* EXCLUDE (${keepOrder ? '_label_row, ' : ''}_key, _ts)`;
+  return `${ctes.length > 0 ? `WITH ${ctes.join(',\n')}\n` : ''}SELECT ${own}, ${columns.join(',\n  ')}
+FROM ${from} ${joins.join('\n')}${keepOrder ? '\nORDER BY labels._label_row' : ''}`;
 }
 
 /** Writes the point-in-time join of `labels` to `outPath` (Parquet or CSV by extension); returns the row count. */

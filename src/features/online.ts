@@ -3,7 +3,7 @@ import type { KeyValueStore, PutEntry } from '../store/port.js';
 import { decodeNumericInto, decodeRow, encodeRow } from './codec.js';
 import type { FeatureViewDef } from './definition.js';
 import type { Scalar } from './expr.js';
-import { type FeatureRegistry, onlineKey } from './registry.js';
+import { type FeatureRegistry, onlineKey, type ResolvedService } from './registry.js';
 import type { FeatureRow } from './row.js';
 
 export interface OnlineFeatures {
@@ -31,7 +31,49 @@ export interface OnlineReadOptions {
  * service, TTL enforced on read (a row older than its view's TTL by event time is absent), numbers decoded
  * once straight into a matrix.
  */
+/** How one view's stored rows land in the output matrix of a service. */
+interface ViewPlan {
+  view: FeatureViewDef;
+  /** Indices of the service's numeric features among the view's stored numbers. */
+  numeric: number[];
+  listIdx: number[];
+  /** Numbers stored per row. */
+  stored: number;
+  /** Whether the service reads every stored number, so a row decodes straight into the matrix. */
+  contiguous: boolean;
+  /** Where the view's columns start in the matrix, and its lists among the list columns. */
+  column: number;
+  listColumn: number;
+}
+
+const plans = new WeakMap<ResolvedService, { views: ViewPlan[]; scratch: number }>();
+
+/** The read plan of a service, worked out once per resolved service. */
+function readPlan(service: ResolvedService): { views: ViewPlan[]; scratch: number } {
+  let plan = plans.get(service);
+  if (plan === undefined) {
+    const views = service.views.map(({ view, numeric, lists }, v) => {
+      const stored = view.features.filter((f) => f.kind !== 'last_n').length;
+      return {
+        view,
+        numeric,
+        listIdx: lists,
+        stored,
+        contiguous: numeric.length === stored,
+        column: service.views.slice(0, v).reduce((sum, e) => sum + e.numeric.length, 0),
+        listColumn: service.views.slice(0, v).reduce((sum, e) => sum + e.lists.length, 0),
+      };
+    });
+    plan = { views, scratch: Math.max(0, ...views.map((p) => p.stored)) };
+    plans.set(service, plan);
+  }
+  return plan;
+}
+
 export class OnlineFeatureStore {
+  /** Decoding room for views a service reads only part of (reads decode synchronously, one at a time). */
+  private scratch = new Float64Array(0);
+
   constructor(
     readonly registry: FeatureRegistry,
     readonly store: KeyValueStore,
@@ -54,28 +96,20 @@ export class OnlineFeatureStore {
     const values = new Float64Array(keys.length * width).fill(Number.NaN);
     const eventTs = new Float64Array(keys.length * views.length).fill(Number.NaN);
     const lists: Scalar[][][] | null = options.lists ? keys.map(() => []) : null;
-    // Where each view's columns start, and whether the service reads the whole view (then its values are
-    // decoded straight into the output matrix).
-    const plan = views.map(({ view, numeric, lists: listIdx }, v) => ({
-      view,
-      numeric,
-      listIdx,
-      stored: view.features.filter((f) => f.kind !== 'last_n').length,
-      column: views.slice(0, v).reduce((sum, e) => sum + e.numeric.length, 0),
-      listColumn: views.slice(0, v).reduce((sum, e) => sum + e.lists.length, 0),
-    }));
-    const scratch = new Float64Array(Math.max(0, ...plan.map((p) => p.stored)));
+    const plan = readPlan(service);
+    const scratch = this.scratch.length >= plan.scratch ? this.scratch : new Float64Array(plan.scratch);
+    this.scratch = scratch;
     let expired = 0;
     // Decoded inside the store's read (zero copy): the bytes are only valid during the callback.
-    const found = await this.store.visitMany(storeKeys, (index, bytes) => {
+    const found = await this.store.visitMany(storeKeys, (index, bytes, start, end) => {
       const v = Math.floor(index / keys.length);
       const k = index - v * keys.length;
-      const p = plan[v]!;
+      const p = plan.views[v]!;
       const at = k * width + p.column;
-      const contiguous = p.numeric.length === p.stored;
+      const contiguous = p.contiguous;
       const ts = contiguous
-        ? decodeNumericInto(bytes, values, at, p.stored)
-        : decodeNumericInto(bytes, scratch, 0, p.stored);
+        ? decodeNumericInto(bytes, start, end, values, at, p.stored)
+        : decodeNumericInto(bytes, start, end, scratch, 0, p.stored);
       if (now - ts > p.view.ttlMs) {
         expired++;
         if (contiguous) values.fill(Number.NaN, at, at + p.stored);
@@ -84,7 +118,7 @@ export class OnlineFeatureStore {
       if (!contiguous) for (let i = 0; i < p.numeric.length; i++) values[at + i] = scratch[p.numeric[i]!]!;
       eventTs[k * views.length + v] = ts;
       if (lists && p.listIdx.length > 0) {
-        const row = decodeRow(bytes);
+        const row = decodeRow(bytes.subarray(start, end));
         p.listIdx.forEach((i, j) => {
           lists[k]![p.listColumn + j] = row.lists[i] ?? [];
         });

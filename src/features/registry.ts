@@ -47,6 +47,8 @@ export function fingerprint(view: FeatureViewDef): string {
 export class FeatureRegistry {
   private readonly views = new Map<string, FeatureViewDef>();
   private readonly services = new Map<string, FeatureServiceDef>();
+  /** Resolved services by name: reads resolve on every request, definitions only grow. */
+  private readonly resolved = new Map<string, ResolvedService>();
 
   constructor(views: readonly FeatureViewDef[] = [], services: readonly FeatureServiceDef[] = []) {
     for (const v of views) this.addView(v);
@@ -87,6 +89,8 @@ export class FeatureRegistry {
 
   /** Resolves a service's references to views and feature indices; unknown references fail with their name. */
   resolve(name: string): ResolvedService {
+    const cached = this.resolved.get(name);
+    if (cached) return cached;
     const def = this.services.get(name);
     if (!def)
       throw new ForyouError(
@@ -128,7 +132,7 @@ export class FeatureRegistry {
     }));
     const numericOf = (v: FeatureViewDef) => v.features.filter((f) => f.kind !== 'last_n');
     const listsOf = (v: FeatureViewDef) => v.features.filter((f) => f.kind === 'last_n');
-    return {
+    const service: ResolvedService = {
       def,
       views,
       numericNames: views.flatMap((e) =>
@@ -136,6 +140,8 @@ export class FeatureRegistry {
       ),
       listNames: views.flatMap((e) => e.lists.map((i) => `${e.view.name}__${listsOf(e.view)[i]!.name}`)),
     };
+    this.resolved.set(name, service);
+    return service;
   }
 
   /**

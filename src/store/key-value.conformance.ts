@@ -140,9 +140,12 @@ export function describeKeyValueConformance(
         await store.putMany([entry('v:a', 'alpha'), entry('v:c', 'gamma'), entry('v:e', 'expired', 1)]);
         await new Promise((resolve) => setTimeout(resolve, 20));
         const seen: [number, string][] = [];
-        const found = await store.visitMany(['v:a', 'v:b', 'v:c', 'v:a', 'v:e'], (index, value) => {
-          seen.push([index, text(value.slice())!]);
-        });
+        const found = await store.visitMany(
+          ['v:a', 'v:b', 'v:c', 'v:a', 'v:e'],
+          (index, bytes, start, end) => {
+            seen.push([index, text(bytes.slice(start, end))!]);
+          },
+        );
         expect(found).toBe(3);
         expect(seen).toEqual([
           [0, 'alpha'],

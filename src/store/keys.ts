@@ -22,6 +22,7 @@ function shown(text: string): string {
 export function keyProblem(text: unknown, allowEmpty = false): string | null {
   if (typeof text !== 'string') return `must be a string, got ${text === null ? 'null' : typeof text}`;
   if (text.length === 0) return allowEmpty ? null : 'is empty';
+  if (text.length <= MAX_KEY_BYTES && isPlainAscii(text)) return null;
   // A UTF-16 unit takes at most 3 bytes of UTF-8, so only long strings need the exact count.
   if (text.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(text, 'utf8') > MAX_KEY_BYTES)
     return `is ${Buffer.byteLength(text, 'utf8')} bytes of UTF-8, over the limit of ${MAX_KEY_BYTES}`;
@@ -33,6 +34,15 @@ export function keyProblem(text: unknown, allowEmpty = false): string | null {
     return `contains ${what} at index ${bad.index}`;
   }
   return null;
+}
+
+/** Printable ASCII without braces: always a valid key within the length limit (the common case, no regex). */
+function isPlainAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x7b || c === 0x7d) return false;
+  }
+  return true;
 }
 
 function invalid(message: string, details: Record<string, unknown>): ForyouError {

@@ -20,7 +20,7 @@ import { type Database, open, type RootDatabase } from 'lmdb';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ForyouError } from '../core/errors.js';
 import { checkEntries, checkKey, checkKeys, checkPrefix, scanLimit } from './keys.js';
-import type { KeyValueEntry, KeyValueStore, PutEntry, ScanOptions } from './port.js';
+import type { KeyValueEntry, KeyValueStore, PutEntry, ScanOptions, VisitValue } from './port.js';
 import { ValueArena } from './value-arena.js';
 
 export const LMDB_HEADER_BYTES = 8;
@@ -148,10 +148,7 @@ export class LmdbKeyValueStore implements KeyValueStore {
     return this.readMany([key])[0] as Uint8Array | null;
   }
 
-  async visitMany(
-    keys: readonly string[],
-    visit: (index: number, value: Uint8Array) => void,
-  ): Promise<number> {
+  async visitMany(keys: readonly string[], visit: VisitValue): Promise<number> {
     this.ensureOpen();
     checkKeys(keys);
     const now = this.clock.now();
@@ -163,11 +160,8 @@ export class LmdbKeyValueStore implements KeyValueStore {
         const key = keys[i] as string;
         const raw = this.locate(key).getBinaryFast(this.located);
         if (raw === undefined || !isLive(expiryOf(raw, key), now)) continue;
-        // A view of the reused read buffer, bounded explicitly (see readMany): valid until the next read.
-        visit(
-          i,
-          new Uint8Array(raw.buffer, raw.byteOffset + LMDB_HEADER_BYTES, raw.length - LMDB_HEADER_BYTES),
-        );
+        // The reused read buffer itself, bounded explicitly (see readMany): valid until the next read.
+        visit(i, raw, LMDB_HEADER_BYTES, raw.length);
         found++;
       }
     } catch (cause) {

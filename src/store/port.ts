@@ -35,6 +35,9 @@ export interface ScanOptions {
   limit?: number;
 }
 
+/** Receives one value of `visitMany`: `bytes[start, end)`, valid only during the call. */
+export type VisitValue = (index: number, bytes: Uint8Array, start: number, end: number) => void;
+
 export interface KeyValueStore {
   /** Adapter name for logs and stats ("lmdb", "redis"). */
   readonly kind: string;
@@ -47,12 +50,13 @@ export interface KeyValueStore {
   getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
 
   /**
-   * The zero-copy form of `getMany` for hot reads that decode at once: calls `visit(index, value)` for each
-   * present key, in key order, inside the same single round trip or snapshot. `value` is only valid during
-   * the call (it may be a view into a buffer the store reuses): decode or copy it there. Resolves to how many
-   * keys were present.
+   * The zero-copy form of `getMany` for hot reads that decode at once: calls `visit(index, bytes, start,
+   * end)` for each present key, in key order, inside the same single round trip or snapshot; the value is
+   * `bytes[start, end)`. `bytes` may be a larger buffer the store reuses (LMDB's read buffer, the Redis
+   * parser's socket buffer), so nothing is allocated per value: it is only valid during the call, and only
+   * between `start` and `end`. Decode or copy it there. Resolves to how many keys were present.
    */
-  visitMany(keys: readonly string[], visit: (index: number, value: Uint8Array) => void): Promise<number>;
+  visitMany(keys: readonly string[], visit: VisitValue): Promise<number>;
   /** One value, or null. */
   get(key: string): Promise<Uint8Array | null>;
 

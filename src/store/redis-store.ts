@@ -11,7 +11,7 @@
 import { Redis } from 'ioredis';
 import { ForyouError } from '../core/errors.js';
 import { checkEntries, checkKey, checkKeys, checkPrefix, keyProblem, scanLimit } from './keys.js';
-import type { KeyValueEntry, KeyValueStore, PutEntry, ScanOptions } from './port.js';
+import type { KeyValueEntry, KeyValueStore, PutEntry, ScanOptions, VisitValue } from './port.js';
 import { keyOfRedisKey, redisKeyOf, scanPatterns } from './redis-key-layout.js';
 import { ValueArena } from './value-arena.js';
 
@@ -121,10 +121,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     return (await this.read([redisKeyOf(this.keyPrefix, key)]))[0] as Uint8Array | null;
   }
 
-  async visitMany(
-    keys: readonly string[],
-    visit: (index: number, value: Uint8Array) => void,
-  ): Promise<number> {
+  async visitMany(keys: readonly string[], visit: VisitValue): Promise<number> {
     this.ensureOpen();
     checkKeys(keys);
     if (keys.length === 0) return 0;
@@ -138,7 +135,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     for (let i = 0; i < raw.length; i++) {
       const value = raw[i];
       if (value === null || value === undefined) continue;
-      visit(i, value);
+      visit(i, value, 0, value.length);
       found++;
     }
     return found;
