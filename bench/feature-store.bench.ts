@@ -65,9 +65,9 @@ async function populate(online: OnlineFeatureStore): Promise<void> {
   }
 }
 
-function rotating<T>(fn: (keys: string[]) => T): () => T {
+function rotating<T>(fn: (keys: string[]) => T, sets: string[][] = keySets): () => T {
   let n = 0;
-  return () => fn(keySets[n++ % KEY_SETS]!);
+  return () => fn(sets[n++ % KEY_SETS]!);
 }
 
 function reportRead(backend: string, figure: Measurement, baseline: Measurement, baselineName: string): void {
@@ -93,7 +93,8 @@ async function onlineReadLmdb(): Promise<void> {
   try {
     const online = new OnlineFeatureStore(registry, store, clock);
     await populate(online);
-    // The bare loop reads the adapter's own layout directly: the view's sub-database, the entity keys.
+    // The bare loop reads the adapter's own layout directly: the view's sub-database, the keys within it.
+    const rawKeySets = keySets.map((keys) => keys.map((key) => lmdbLocation(onlineKey(ITEM_STATS, key)).key));
     const raw = root.openDB<Buffer, string>({
       name: lmdbLocation(onlineKey(ITEM_STATS, 'v0')).db,
       encoding: 'binary',
@@ -108,7 +109,7 @@ async function onlineReadLmdb(): Promise<void> {
             if (value !== undefined) sum += value[LMDB_HEADER_BYTES + 20] as number;
           }
           return sum;
-        }),
+        }, rawKeySets),
       },
       readOptions,
     );

@@ -131,12 +131,24 @@ describe('LmdbKeyValueStore', () => {
   it('keeps each key namespace in its own sub-database, and scans and sweeps across them', async () => {
     const clock = new FakeClock(Date.UTC(2026, 0, 1));
     await withStore({ clock }, async (store, dir) => {
-      const keys = ['plain', 'ends:', 'fv:a:v1:x', 'fv:a:v1:y', 'fv:a:v2:x', 'fv:b:v1:x', 'fva:z', 'seen:u1'];
+      const keys = [
+        'plain',
+        'one:colon',
+        'ends:at:',
+        'fv:a:v1:x',
+        'fv:a:v1:y',
+        'fv:a:v2:x',
+        'fv:b:v1:x',
+        'fva:z:q',
+        'sv:seen:id:with:colons',
+      ];
       await store.putMany(keys.map((key, i) => ({ key, value: Uint8Array.of(i) })));
       await store.putMany([{ key: 'fv:b:v1:gone', value: Uint8Array.of(9), ttlMs: 10 }]);
-      expect(lmdbLocation('fv:a:v1:x')).toEqual({ db: 'fv:a:v1:', key: 'x' });
-      expect(lmdbLocation('ends:')).toEqual({ db: 'kv', key: 'ends:' });
-      expect((await rawValue(dir, 'fv:a:v1:y'))?.[LMDB_HEADER_BYTES]).toBe(3);
+      expect(lmdbLocation('fv:a:v1:x')).toEqual({ db: 'fv:a:', key: 'v1:x' });
+      expect(lmdbLocation('sv:seen:id:with:colons')).toEqual({ db: 'sv:seen:', key: 'id:with:colons' });
+      expect(lmdbLocation('one:colon')).toEqual({ db: 'kv', key: 'one:colon' });
+      expect(lmdbLocation('ends:at:')).toEqual({ db: 'kv', key: 'ends:at:' });
+      expect((await rawValue(dir, 'fv:a:v1:y'))?.[LMDB_HEADER_BYTES]).toBe(4);
       const got = await store.getMany([...keys].reverse());
       expect(got.map((v) => v?.[0])).toEqual(keys.map((_, i) => i).reverse());
       const scan = async (prefix: string) => {
@@ -148,7 +160,9 @@ describe('LmdbKeyValueStore', () => {
       expect(await scan('fv:a:v1:')).toEqual(['fv:a:v1:x', 'fv:a:v1:y']);
       expect(await scan('fv:a:v1:y')).toEqual(['fv:a:v1:y']);
       expect(await scan('fv:a')).toEqual(['fv:a:v1:x', 'fv:a:v1:y', 'fv:a:v2:x']);
-      expect(await scan('e')).toEqual(['ends:']);
+      expect(await scan('e')).toEqual(['ends:at:']);
+      expect(await scan('sv:seen:id:')).toEqual(['sv:seen:id:with:colons']);
+      expect(await scan('fv:a:v1')).toEqual(['fv:a:v1:x', 'fv:a:v1:y']);
       expect(await scan('')).toHaveLength(keys.length + 1);
       clock.advance(11);
       expect(await store.sweepExpired()).toBe(1);
@@ -157,7 +171,7 @@ describe('LmdbKeyValueStore', () => {
       expect((await store.getMany(['fv:a:v1:x', 'plain', 'fv:a:v1:y'])).map((v) => v?.[0] ?? null)).toEqual([
         null,
         null,
-        3,
+        4,
       ]);
     });
   });
@@ -165,16 +179,16 @@ describe('LmdbKeyValueStore', () => {
   it(`refuses a key namespace past the ${MAX_NAMESPACES}th with FY_INVALID_ARGUMENT, and keeps what it had`, async () => {
     await withStore({}, async (store) => {
       const first = Array.from({ length: MAX_NAMESPACES }, (_, n) => ({
-        key: `ns${n}:k`,
+        key: `ns${n}:x:k`,
         value: Uint8Array.of(1),
       }));
       await store.putMany(first);
       const message = await failureOf(
-        store.putMany([{ key: 'one-more:k', value: Uint8Array.of(2) }]),
+        store.putMany([{ key: 'one-more:x:k', value: Uint8Array.of(2) }]),
         'FY_INVALID_ARGUMENT',
       );
-      expect(message).toContain('one-more:');
-      expect((await store.get('ns0:k'))?.[0]).toBe(1);
+      expect(message).toContain('one-more:x:');
+      expect((await store.get('ns0:x:k'))?.[0]).toBe(1);
       expect((await store.get('plain-key-still-works')) ?? null).toBeNull();
     });
   });

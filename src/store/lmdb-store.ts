@@ -6,10 +6,12 @@
  * Stored value = an 8-byte header (little-endian float64: expiry in epoch ms, 0 for never) + the caller's
  * bytes. Expired values read as absent until `sweepExpired` removes them.
  *
- * Layout: one sub-database per key namespace. A key's namespace is everything up to and including its last
- * `:` (`fv:item_stats:v1:` for `fv:item_stats:v1:v42`), and the sub-database of that name stores the rest
- * (`v42`); keys without a `:`, or ending in one, live whole in the sub-database "kv". Short keys in a tree
- * of one namespace make a lookup about a quarter cheaper than long keys in one shared tree (docs/online-store.md).
+ * Layout: one sub-database per key namespace. A key's namespace is its first two `:`-separated segments
+ * with their colons (`fv:item_stats:` for `fv:item_stats:v1:v42`), and the sub-database of that name stores
+ * the rest (`v1:v42`); keys with fewer than two colons, or nothing after the second, live whole in the
+ * sub-database "kv". Ids may contain colons themselves, so the namespace never reaches into the entity
+ * part. Short keys in a tree of one namespace make a lookup about a quarter cheaper than long keys in one
+ * shared tree (docs/online-store.md).
  *
  * Read path, chosen by measurement (docs/online-store.md): a synchronous `getBinaryFast` loop in one read
  * snapshot, copying each value into a ValueArena. lmdb's own `getMany` (prefetch on a worker thread, then
@@ -69,10 +71,16 @@ function encode(entry: PutEntry, nowMs: number): Buffer {
 
 /** Where a key is stored: the sub-database of its namespace, and the key within it. */
 export function lmdbLocation(key: string): { db: string; key: string } {
-  const cut = key.lastIndexOf(':') + 1;
-  return cut === 0 || cut === key.length
-    ? { db: PLAIN_DB, key }
-    : { db: key.slice(0, cut), key: key.slice(cut) };
+  const cut = namespaceEnd(key);
+  return cut === 0 ? { db: PLAIN_DB, key } : { db: key.slice(0, cut), key: key.slice(cut) };
+}
+
+/** Length of `key`'s namespace (through its second ':'), or 0 when it has none or nothing follows it. */
+function namespaceEnd(key: string): number {
+  const first = key.indexOf(':');
+  if (first < 0) return 0;
+  const second = key.indexOf(':', first + 1);
+  return second < 0 || second === key.length - 1 ? 0 : second + 1;
 }
 
 /** The full key of `rest` stored in sub-database `db`. */
@@ -249,7 +257,7 @@ export class LmdbKeyValueStore implements KeyValueStore {
           ? prefix
           : name.startsWith(prefix)
             ? ''
-            : prefix.startsWith(name) && !prefix.includes(':', name.length)
+            : prefix.startsWith(name)
               ? prefix.slice(name.length)
               : null;
       if (within === null) continue;
@@ -360,7 +368,7 @@ export class LmdbKeyValueStore implements KeyValueStore {
       if (name !== PLAIN_DB && this.dbs.size - (this.dbs.has(PLAIN_DB) ? 1 : 0) >= MAX_NAMESPACES)
         throw new ForyouError(
           'FY_INVALID_ARGUMENT',
-          `the LMDB store at ${this.path} holds at most ${MAX_NAMESPACES} key namespaces (the part of a key up to its last ':'); ${JSON.stringify(name)} would be one more`,
+          `the LMDB store at ${this.path} holds at most ${MAX_NAMESPACES} key namespaces (a key's first two ':'-separated segments); ${JSON.stringify(name)} would be one more`,
           { details: { path: this.path, namespace: name } },
         );
       db = this.root.openDB<RawValue, string>({ name, encoding: 'binary' });
@@ -371,8 +379,8 @@ export class LmdbKeyValueStore implements KeyValueStore {
 
   /** The database of `key`, with the key within it left in `this.located` (no allocation per key). */
   private locate(key: string): Database<RawValue, string> {
-    const cut = key.lastIndexOf(':') + 1;
-    if (cut === 0 || cut === key.length) {
+    const cut = namespaceEnd(key);
+    if (cut === 0) {
       this.located = key;
       return this.dbOf(PLAIN_DB);
     }

@@ -7,7 +7,8 @@
  * Keys (checked by every method; a bad key fails with FY_INVALID_ARGUMENT):
  * - 1 to MAX_KEY_BYTES bytes of UTF-8, well-formed Unicode (no lone surrogates, which UTF-8 cannot carry);
  * - no control characters (U+0000 to U+001F) and no `{` or `}`: braces are reserved for the Redis hash tag.
- * - By convention `:`-separated segments whose last segment names the entity (`fv:user_stats:v3:u123`);
+ * - By convention `:`-separated segments: the first two name the namespace (`fv:user_stats:`), the rest
+ *   the version and entity (`fv:user_stats:v3:u123`); ids may hold colons of their own;
  *   the Redis adapter keeps all keys of one entity in one cluster slot (docs/online-store.md).
  */
 
@@ -72,7 +73,7 @@ export interface KeyValueStore {
 
   /**
    * Live entries whose key starts with `prefix` ("" for all), at most `limit`. LMDB yields them grouped
-   * by namespace (the part of a key up to its last `:`), in key byte order within one; Redis in no
+   * by namespace (a key's first two `:`-separated segments), in key byte order within one; Redis in no
    * particular order. For admin and debugging: it walks the keyspace.
    */
   scanPrefix(prefix: string, options?: ScanOptions): AsyncIterable<KeyValueEntry>;
