@@ -3,7 +3,7 @@ import type { KeyValueStore, PutEntry } from '../store/port.js';
 import { decodeNumericInto, decodeRow, encodeRow } from './codec.js';
 import type { FeatureViewDef } from './definition.js';
 import type { Scalar } from './expr.js';
-import { type FeatureRegistry, onlineKey, type ResolvedService } from './registry.js';
+import { type FeatureRegistry, onlineKey, onlineKeyPrefix, type ResolvedService } from './registry.js';
 import type { FeatureRow } from './row.js';
 
 export interface OnlineFeatures {
@@ -87,10 +87,17 @@ export class OnlineFeatureStore {
   ): Promise<OnlineFeatures> {
     const service = this.registry.resolve(serviceName);
     const views = service.views;
-    const storeKeys = new Array<string>(keys.length * views.length);
-    for (let v = 0; v < views.length; v++)
-      for (let k = 0; k < keys.length; k++)
-        storeKeys[v * keys.length + k] = onlineKey(views[v]!.view, keys[k]!);
+    // One view (the common case): its key prefix is passed once and the entity keys go as they are.
+    // Several: every full key, still in one read.
+    let storeKeys: readonly string[] = keys;
+    let prefix = views.length === 1 ? onlineKeyPrefix(views[0]!.view) : '';
+    if (views.length !== 1) {
+      const all = new Array<string>(keys.length * views.length);
+      for (let v = 0; v < views.length; v++)
+        for (let k = 0; k < keys.length; k++) all[v * keys.length + k] = onlineKey(views[v]!.view, keys[k]!);
+      storeKeys = all;
+      prefix = '';
+    }
     const now = this.clock.now();
     const width = service.numericNames.length;
     const values = new Float64Array(keys.length * width).fill(Number.NaN);
@@ -101,29 +108,33 @@ export class OnlineFeatureStore {
     this.scratch = scratch;
     let expired = 0;
     // Decoded inside the store's read (zero copy): the bytes are only valid during the callback.
-    const found = await this.store.visitMany(storeKeys, (index, bytes, start, end) => {
-      const v = Math.floor(index / keys.length);
-      const k = index - v * keys.length;
-      const p = plan.views[v]!;
-      const at = k * width + p.column;
-      const contiguous = p.contiguous;
-      const ts = contiguous
-        ? decodeNumericInto(bytes, start, end, values, at, p.stored)
-        : decodeNumericInto(bytes, start, end, scratch, 0, p.stored);
-      if (now - ts > p.view.ttlMs) {
-        expired++;
-        if (contiguous) values.fill(Number.NaN, at, at + p.stored);
-        return;
-      }
-      if (!contiguous) for (let i = 0; i < p.numeric.length; i++) values[at + i] = scratch[p.numeric[i]!]!;
-      eventTs[k * views.length + v] = ts;
-      if (lists && p.listIdx.length > 0) {
-        const row = decodeRow(bytes.subarray(start, end));
-        p.listIdx.forEach((i, j) => {
-          lists[k]![p.listColumn + j] = row.lists[i] ?? [];
-        });
-      }
-    });
+    const found = await this.store.visitMany(
+      storeKeys,
+      (index, bytes, start, end) => {
+        const v = Math.floor(index / keys.length);
+        const k = index - v * keys.length;
+        const p = plan.views[v]!;
+        const at = k * width + p.column;
+        const contiguous = p.contiguous;
+        const ts = contiguous
+          ? decodeNumericInto(bytes, start, end, values, at, p.stored)
+          : decodeNumericInto(bytes, start, end, scratch, 0, p.stored);
+        if (now - ts > p.view.ttlMs) {
+          expired++;
+          if (contiguous) values.fill(Number.NaN, at, at + p.stored);
+          return;
+        }
+        if (!contiguous) for (let i = 0; i < p.numeric.length; i++) values[at + i] = scratch[p.numeric[i]!]!;
+        eventTs[k * views.length + v] = ts;
+        if (lists && p.listIdx.length > 0) {
+          const row = decodeRow(bytes.subarray(start, end));
+          p.listIdx.forEach((i, j) => {
+            lists[k]![p.listColumn + j] = row.lists[i] ?? [];
+          });
+        }
+      },
+      prefix,
+    );
     return {
       names: service.numericNames,
       values,

@@ -206,5 +206,13 @@ export class FeatureRegistry {
 
 /** The online store key of a view's row for one entity. */
 export function onlineKey(view: FeatureViewDef, entityKey: string): string {
-  return `fv:${view.name}:v${view.version}:${entityKey}`;
+  return onlineKeyPrefix(view) + entityKey;
+}
+
+/**
+ * What every online key of `view` starts with: `fv:<view>@v<version>:`, the store namespace (its first two
+ * segments) of this version of the view, so the entity key follows it as it is.
+ */
+export function onlineKeyPrefix(view: FeatureViewDef): string {
+  return `fv:${view.name}@v${view.version}:`;
 }

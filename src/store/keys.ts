@@ -55,11 +55,22 @@ export function checkKey(key: string): void {
     throw invalid(`key ${shown(String(key))} ${problem}; ${RULE}`, { key: String(key).slice(0, 100) });
 }
 
-export function checkKeys(keys: readonly string[]): void {
+/** Checks `prefix + key` for every key (the prefix once, then each key's own characters). */
+export function checkKeys(keys: readonly string[], prefix = ''): void {
   if (!Array.isArray(keys)) throw invalid('keys must be an array of strings', {});
+  if (prefix !== '') checkPrefix(prefix);
+  const plainPrefix = prefix === '' || isPlainAscii(prefix);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
-    const problem = keyProblem(key);
+    if (
+      plainPrefix &&
+      typeof key === 'string' &&
+      key.length > 0 &&
+      key.length + prefix.length <= MAX_KEY_BYTES &&
+      isPlainAscii(key)
+    )
+      continue;
+    const problem = typeof key === 'string' ? keyProblem(prefix + key) : keyProblem(key);
     if (problem !== null)
       throw invalid(`key ${i} ${shown(String(key))} ${problem}; ${RULE}`, {
         index: i,

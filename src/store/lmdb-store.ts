@@ -75,6 +75,13 @@ export function lmdbLocation(key: string): { db: string; key: string } {
   return cut === 0 ? { db: PLAIN_DB, key } : { db: key.slice(0, cut), key: key.slice(cut) };
 }
 
+/** Length of the namespace `prefix` holds whole (through its second ':'), or 0. */
+function prefixNamespaceEnd(prefix: string): number {
+  const first = prefix.indexOf(':');
+  if (first < 0) return 0;
+  return prefix.indexOf(':', first + 1) + 1;
+}
+
 /** Length of `key`'s namespace (through its second ':'), or 0 when it has none or nothing follows it. */
 function namespaceEnd(key: string): number {
   const first = key.indexOf(':');
@@ -156,24 +163,31 @@ export class LmdbKeyValueStore implements KeyValueStore {
     return this.readMany([key])[0] as Uint8Array | null;
   }
 
-  async visitMany(keys: readonly string[], visit: VisitValue): Promise<number> {
+  async visitMany(keys: readonly string[], visit: VisitValue, prefix = ''): Promise<number> {
     this.ensureOpen();
-    checkKeys(keys);
+    checkKeys(keys, prefix);
     const now = this.clock.now();
     let found = 0;
     let i = 0;
     try {
+      // A prefix holding a whole namespace fixes the sub-database; what follows it is part of every key.
+      const cut = prefixNamespaceEnd(prefix);
+      const db = cut > 0 ? this.dbOf(prefix.slice(0, cut)) : null;
+      const within = prefix.slice(cut);
       this.freshSnapshot();
       for (; i < keys.length; i++) {
         const key = keys[i] as string;
-        const raw = this.locate(key).getBinaryFast(this.located);
+        const raw =
+          db !== null
+            ? db.getBinaryFast(within === '' ? key : within + key)
+            : this.locate(prefix + key).getBinaryFast(this.located);
         if (raw === undefined || !isLive(expiryOf(raw, key), now)) continue;
         // The reused read buffer itself, bounded explicitly (see readMany): valid until the next read.
         visit(i, raw, LMDB_HEADER_BYTES, raw.length);
         found++;
       }
     } catch (cause) {
-      throw this.failure(cause, `read key ${JSON.stringify(keys[i])}`);
+      throw this.failure(cause, `read key ${JSON.stringify(prefix + keys[i])}`);
     }
     return found;
   }

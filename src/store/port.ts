@@ -56,8 +56,12 @@ export interface KeyValueStore {
    * `bytes[start, end)`. `bytes` may be a larger buffer the store reuses (LMDB's read buffer, the Redis
    * parser's socket buffer), so nothing is allocated per value: it is only valid during the call, and only
    * between `start` and `end`. Decode or copy it there. Resolves to how many keys were present.
+   *
+   * With `prefix`, the keys read are `prefix + keys[i]`: a caller whose keys share a namespace (a feature
+   * view) passes it once instead of building every full key; LMDB then reads the namespace's
+   * sub-database with the short keys as they are.
    */
-  visitMany(keys: readonly string[], visit: VisitValue): Promise<number>;
+  visitMany(keys: readonly string[], visit: VisitValue, prefix?: string): Promise<number>;
   /** One value, or null. */
   get(key: string): Promise<Uint8Array | null>;
 

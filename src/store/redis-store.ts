@@ -121,13 +121,13 @@ export class RedisKeyValueStore implements KeyValueStore {
     return (await this.read([redisKeyOf(this.keyPrefix, key)]))[0] as Uint8Array | null;
   }
 
-  async visitMany(keys: readonly string[], visit: VisitValue): Promise<number> {
+  async visitMany(keys: readonly string[], visit: VisitValue, prefix = ''): Promise<number> {
     this.ensureOpen();
-    checkKeys(keys);
+    checkKeys(keys, prefix);
     if (keys.length === 0) return 0;
     let raw: (Buffer | null)[];
     try {
-      raw = await this.client.mgetBuffer(this.redisKeys(keys));
+      raw = await this.client.mgetBuffer(this.redisKeys(prefix === '' ? keys : keys.map((k) => prefix + k)));
     } catch (cause) {
       throw this.failure(cause, `MGET ${keys.length} keys`);
     }

@@ -77,7 +77,7 @@ describe('one LMDB store, two processes', () => {
   });
 
   it('lets both processes read the same values at the same time', async () => {
-    const keys = Array.from({ length: 1000 }, (_, i) => `fv:item_stats:v3:i${i}`);
+    const keys = Array.from({ length: 1000 }, (_, i) => `fv:item_stats@v3:i${i}`);
     await store.putMany(values(keys));
     const childReads = peer.send({ op: 'readLoop', keys, ms: 400 });
     let parentReads = 0;
