@@ -7,7 +7,7 @@ import type { KeyValueStore } from '../store/port.js';
 import { decodeRow, encodeRow } from './codec.js';
 import { defineView } from './definition.js';
 import { eventType, field } from './expr.js';
-import { OnlineFeatureStore } from './online.js';
+import { OnlineFeatureBuffers, OnlineFeatureStore } from './online.js';
 import { FeatureRegistry } from './registry.js';
 
 const view = defineView({
@@ -75,5 +75,24 @@ describe('online feature store', () => {
       await online.writeRows([{ view, key: 'u1', row: { eventTs: 900_000, values: [1, 1], lists: [[]] } }]),
     ).toBe(0);
     expect(await online.readRow(view, 'u1')).toBeNull();
+  });
+
+  it('fills reusable buffers when given them, with the same values, each read overwriting the last', async () => {
+    store = await LmdbKeyValueStore.open(join(tempDir(), 'store'));
+    const clock = new FakeClock(1_000_000);
+    const online = new OnlineFeatureStore(registry, store, clock);
+    await online.writeRows([
+      { view, key: 'u1', row: { eventTs: 990_000, values: [5, 100], lists: [[]] } },
+      { view, key: 'u:2', row: { eventTs: 995_000, values: [7, null], lists: [[]] } },
+    ]);
+    const into = new OnlineFeatureBuffers();
+    const first = await online.getOnlineFeatures('all', ['u1', 'u:2', 'u3'], { into });
+    const fresh = await online.getOnlineFeatures('all', ['u1', 'u:2', 'u3']);
+    expect(Array.from(first.values)).toEqual(Array.from(fresh.values));
+    expect(Array.from(first.eventTs)).toEqual([990_000, 995_000, Number.NaN]);
+    expect(first.values.buffer).toBe(into.values.buffer);
+    const second = await online.getOnlineFeatures('all', ['u:2'], { into });
+    expect(Array.from(second.values)).toEqual([7, Number.NaN]);
+    expect(Array.from(first.values.subarray(0, 2))).toEqual([7, Number.NaN]);
   });
 });

@@ -1,5 +1,5 @@
 import { KEY_SEPARATOR } from '../features/definition.js';
-import type { OnlineFeatureStore } from '../features/online.js';
+import { OnlineFeatureBuffers, type OnlineFeatureStore } from '../features/online.js';
 import type { CandidateHydrator, QueryHydrator } from '../pipeline/components.js';
 import { rowOf } from './bundle.js';
 import type { FeedCandidate, FeedQuery } from './feed-query.js';
@@ -62,9 +62,25 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
   readonly kind = 'candidate-hydrator' as const;
   readonly id = 'features';
 
+  /** Read buffers of requests not in flight: each request takes a set, copies out of it, and gives it back. */
+  private readonly free: OnlineFeatureBuffers[][] = [];
+
   constructor(private readonly online: OnlineFeatureStore) {}
 
   async hydrate(query: FeedQuery, candidates: FeedCandidate[]): Promise<FeedCandidate[]> {
+    const rooms = this.free.pop() ?? [0, 1, 2].map(() => new OnlineFeatureBuffers());
+    try {
+      return await this.hydrateWith(rooms, query, candidates);
+    } finally {
+      this.free.push(rooms);
+    }
+  }
+
+  private async hydrateWith(
+    [itemRoom, creatorRoom, pairRoom]: OnlineFeatureBuffers[],
+    query: FeedQuery,
+    candidates: FeedCandidate[],
+  ): Promise<FeedCandidate[]> {
     const { itemCreator, creatorIds } = query.bundle.data;
     const creatorRow = new Map<number, number>();
     const creatorKeys: string[] = [];
@@ -79,11 +95,13 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
       this.online.getOnlineFeatures(
         'item_features',
         candidates.map((c) => c.id),
+        { into: itemRoom! },
       ),
-      this.online.getOnlineFeatures('creator_features', creatorKeys),
+      this.online.getOnlineFeatures('creator_features', creatorKeys, { into: creatorRoom! }),
       this.online.getOnlineFeatures(
         'user_creator_features',
         creatorKeys.map((k) => `${query.userId}${KEY_SEPARATOR}${k}`),
+        { into: pairRoom! },
       ),
     ]);
     const names = [...items.names, ...creators.names, ...pairs.names];
