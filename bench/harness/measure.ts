@@ -232,8 +232,8 @@ export async function measure(fn: BenchFn, options: MeasureOptions = {}): Promis
 }
 
 /**
- * Times several functions with the same options, interleaving their runs round-robin (a, b, c, a, b, c...)
- * so that a slow patch of the machine hits all of them alike. Use it to measure a figure and its baseline
+ * Times several functions with the same options, interleaving their runs round by round, every other
+ * round in reverse (a, b, c, c, b, a, a, b, c...), so that a slow patch of the machine hits all of them alike. Use it to measure a figure and its baseline
  * in the same run. Each function gets its own batch size; `runs` and `minTimeMs` apply to each.
  */
 export async function measureEach<K extends string>(
@@ -249,8 +249,11 @@ export async function measureEach<K extends string>(
   const samples: number[][] = keys.map(() => []);
   const timed: number[] = keys.map(() => 0);
   const pending = () => keys.some((_, i) => !done(p, (samples[i] as number[]).length, timed[i] as number));
-  while (pending()) {
-    for (let i = 0; i < runners.length; i++) {
+  // Every other round runs the functions in reverse order, so neither side always follows the other (one
+  // that frees or warms what the next one uses would otherwise tilt the comparison the same way each round).
+  for (let round = 0; pending(); round++) {
+    for (let j = 0; j < runners.length; j++) {
+      const i = round % 2 === 0 ? j : runners.length - 1 - j;
       const list = samples[i] as number[];
       if (done(p, list.length, timed[i] as number)) continue;
       const runner = runners[i] as Runner;
