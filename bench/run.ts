@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- NAME... | --quick | --list]
+ * npm run bench [-- NAME... | --quick | --list] [-- FLAGS...]
  *
  * Runs bench/NAME.bench.ts scripts (all of them without names), each in its own process, one after the
  * other. Their stderr streams through; their stdout JSON lines are the results. Results are appended to
@@ -17,11 +17,12 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
 const SUFFIX = '.bench.ts';
 
-const USAGE = `usage: npm run bench [-- [NAME...] [--quick] [--list]]
+const USAGE = `usage: npm run bench [-- [NAME...] [--quick] [--list] [-- FLAGS...]]
 
   NAME     run only bench/NAME.bench.ts (default: every benchmark)
   --quick  smaller sizes for a smoke run; results go to bench/results/ but never into RESULTS.md
-  --list   list the benchmarks and exit`;
+  --list   list the benchmarks and exit
+  -- FLAGS passed to each benchmark script as they are (npm run bench -- feed -- --items 1000000)`;
 
 function available(): string[] {
   return readdirSync(benchDir)
@@ -36,9 +37,9 @@ interface Outcome {
   error?: string;
 }
 
-function runOne(bench: string, quick: boolean): Promise<Outcome> {
+function runOne(bench: string, quick: boolean, own: readonly string[]): Promise<Outcome> {
   const script = join(benchDir, `${bench}${SUFFIX}`);
-  const args = ['--import', 'tsx', script, ...(quick ? ['--quick'] : [])];
+  const args = ['--import', 'tsx', script, ...(quick ? ['--quick'] : []), ...own];
   process.stderr.write(
     `\n== ${bench}: node ${args.map((a) => (a === script ? relative(root, a) : a)).join(' ')}\n`,
   );
@@ -73,7 +74,11 @@ function runOne(bench: string, quick: boolean): Promise<Outcome> {
   });
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(given: string[]): Promise<number> {
+  // Everything after a `--` goes to each benchmark script as it is (its own flags, like feed's --items).
+  const cut = given.indexOf('--');
+  const argv = cut < 0 ? given : given.slice(0, cut);
+  const own = cut < 0 ? [] : given.slice(cut + 1);
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
     return 0;
@@ -105,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const outcomes: Outcome[] = [];
-  for (const bench of selected) outcomes.push(await runOne(bench, quick));
+  for (const bench of selected) outcomes.push(await runOne(bench, quick, own));
 
   const results = outcomes.flatMap((o) => o.results);
   if (results.length > 0) {

@@ -100,7 +100,7 @@ export function report(input: ReportInput, options: ReportOptions = {}): BenchRe
     quick,
     machine: machine(),
     date: (options.date ?? new Date()).toISOString(),
-    command: options.command ?? `npm run bench -- ${bench}${quick ? ' --quick' : ''}`,
+    command: options.command ?? reproduceCommand(bench, quick),
     peakRssMb: peakRssMb(),
   };
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -141,4 +141,10 @@ export function parseResultLine(line: string): BenchResult | null {
   if (!isRecord(value['params'])) problems.push('params is missing');
   if (problems.length > 0) throw new TypeError(`malformed result line (${problems.join('; ')}): ${text}`);
   return value as unknown as BenchResult;
+}
+
+/** `npm run bench -- NAME`, with `--quick` and the script's own flags (passed after a second `--`). */
+function reproduceCommand(bench: string, quick: boolean): string {
+  const own = process.argv.slice(2).filter((a) => a !== '--quick');
+  return `npm run bench -- ${bench}${quick ? ' --quick' : ''}${own.length > 0 ? ` -- ${own.join(' ')}` : ''}`;
 }
