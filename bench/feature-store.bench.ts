@@ -32,7 +32,7 @@ import { LMDB_HEADER_BYTES, LmdbKeyValueStore, lmdbLocation } from '../src/store
 import type { KeyValueStore } from '../src/store/port.js';
 import { redisKeyOf } from '../src/store/redis-key-layout.js';
 import { RedisKeyValueStore } from '../src/store/redis-store.js';
-import { benchArgs, type Measurement, measureEach, report } from './harness/index.js';
+import { benchArgs, keySetReaders, type Measurement, measureEach, report } from './harness/index.js';
 
 const { size } = benchArgs();
 const ITEMS = size(100_000, 5_000);
@@ -65,16 +65,7 @@ async function populate(online: OnlineFeatureStore): Promise<void> {
   }
 }
 
-/**
- * Each reader starts 17 key sets after the previous one: interleaved with its baseline, no call reads the
- * keys the call before it just pulled into the CPU caches (which would flatter whichever runs second).
- */
-let firstSet = 0;
-function rotating<T>(fn: (keys: string[]) => T, sets: string[][] = keySets): () => T {
-  let n = firstSet;
-  firstSet += 17;
-  return () => fn(sets[n++ % KEY_SETS]!);
-}
+const rotating = keySetReaders(keySets);
 
 function reportRead(backend: string, figure: Measurement, baseline: Measurement, baselineName: string): void {
   for (const p of ['median', 'p99'] as const)

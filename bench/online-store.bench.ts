@@ -22,7 +22,7 @@ import { LMDB_HEADER_BYTES, LmdbKeyValueStore, lmdbLocation } from '../src/store
 import type { KeyValueStore, PutEntry } from '../src/store/port.js';
 import { redisKeyOf } from '../src/store/redis-key-layout.js';
 import { RedisKeyValueStore } from '../src/store/redis-store.js';
-import { benchArgs, type Measurement, measureEach, report } from './harness/index.js';
+import { benchArgs, keySetReaders, type Measurement, measureEach, report } from './harness/index.js';
 
 const { size } = benchArgs();
 const ENTITIES = size(100_000, 5_000);
@@ -53,17 +53,7 @@ async function load(store: KeyValueStore): Promise<void> {
     await store.putMany(entries(from, Math.min(ENTITIES, from + 5_000)));
 }
 
-/**
- * A function that calls `fn` on the next key set each time, so every variant reads the same sequence.
- * Each reader starts 17 key sets after the previous one: interleaved with its baseline, no call reads the
- * keys the call before it just pulled into the CPU caches (which would flatter whichever runs second).
- */
-let firstSet = 0;
-function rotating<T>(fn: (keys: string[]) => T, sets: string[][] = keySets): () => T {
-  let n = firstSet;
-  firstSet += 17;
-  return () => fn(sets[n++ % KEY_SETS] as string[]);
-}
+const rotating = keySetReaders(keySets);
 
 const ms = (m: Measurement, p: 'median' | 'p99') => m.stats[p] / 1e6;
 const params = { entities: ENTITIES, keysPerCall: KEYS_PER_CALL, valueBytes: VALUE_BYTES };

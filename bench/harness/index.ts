@@ -1,6 +1,7 @@
 /** The benchmark harness: import everything from here in bench/<name>.bench.ts. */
 export { type BenchArgs, benchArgs, benchName } from './args.js';
 export { formatFigure, formatNumber, formatRatio } from './format.js';
+export { keySetReaders } from './key-sets.js';
 export { type MachineInfo, machine, machineLabel, peakRssMb, type RssTracker, trackRss } from './machine.js';
 export {
   type BenchFn,

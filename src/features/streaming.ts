@@ -105,12 +105,7 @@ export class StreamingAggregator {
       rt.single.set(first, state);
       rt.keys++;
     }
-    rt.layout.apply(state, ts);
-    if (rt.layout.markDirty(state)) {
-      rt.dirtyFirst.push(first);
-      rt.dirtySecond.push(null);
-      rt.dirtyStates.push(state);
-    }
+    this.update(rt, state, first, null, ts);
   }
 
   /** The states of pairs starting with `first`, made (after room is made for it) when there are none. */
@@ -137,6 +132,11 @@ export class StreamingAggregator {
       inner.set(second, state);
       rt.keys++;
     }
+    this.update(rt, state, first, second, ts);
+  }
+
+  /** Applies the event at `ts` to a key's state and lists the key as changed, once until taken. */
+  private update(rt: ViewRuntime, state: KeyState, first: string, second: string | null, ts: number): void {
     rt.layout.apply(state, ts);
     if (rt.layout.markDirty(state)) {
       rt.dirtyFirst.push(first);

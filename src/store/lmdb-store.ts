@@ -84,10 +84,8 @@ function prefixNamespaceEnd(prefix: string): number {
 
 /** Length of `key`'s namespace (through its second ':'), or 0 when it has none or nothing follows it. */
 function namespaceEnd(key: string): number {
-  const first = key.indexOf(':');
-  if (first < 0) return 0;
-  const second = key.indexOf(':', first + 1);
-  return second < 0 || second === key.length - 1 ? 0 : second + 1;
+  const end = prefixNamespaceEnd(key);
+  return end === key.length ? 0 : end;
 }
 
 /** The full key of `rest` stored in sub-database `db`. */
