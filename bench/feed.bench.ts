@@ -10,14 +10,13 @@
  * The notes carry candidates scored per request (pre-ranker over all, ranker over the top 300) and the
  * per-stage p50/p99 from the server's request traces.
  *
- * The catalogue is synthetic (so a million items take seconds, not a simulated history): clustered item
- * and user factors, creators, languages, hashtags, item-to-item neighbours within clusters, trending and
- * fresh lists; online features for every item, creator and user, and user x creator pairs for follows,
- * written to LMDB. The bundle goes through the artifact registry and the server memory-maps its index.
+ * The catalogue is synthetic (`harness/feed-world.ts`, shared with bench/ann.bench.ts), its online
+ * features written to LMDB. The bundle goes through the artifact registry and the server memory-maps its
+ * index.
  *
  * Flags: --items N (default 200,000; 1,000,000 is the issue's target size), --users N, --rate R,
  * --seconds S, --workers W (default 2), --dims D, --find-max, --dir PATH (keep and reuse the built
- * bundle and features), --quick.
+ * bundle and features), --profile PATH (the server writes V8 CPU profiles there), --quick.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,21 +25,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Rng } from '../src/core/rng.js';
-import type { FeatureViewDef } from '../src/features/definition.js';
-import {
-  CREATOR_STATS,
-  foryouRegistry,
-  ITEM_STATS,
-  USER_CREATOR,
-  USER_ENGAGEMENT,
-} from '../src/features/foryou-views.js';
-import { OnlineFeatureStore } from '../src/features/online.js';
-import { rowLayout } from '../src/features/row.js';
 import { ArtifactRegistry } from '../src/models/artifact-registry.js';
 import type { RequestTrace } from '../src/pipeline/trace.js';
-import { type BundleData, csrOf, ServingBundle } from '../src/serving/bundle.js';
+import { DEFAULT_CONNECTIVITY, DEFAULT_EXPANSION_ADD } from '../src/retrieval/ann-index.js';
+import { ServingBundle } from '../src/serving/bundle.js';
 import { BUNDLE_ARTIFACT } from '../src/serving/bundle-holder.js';
-import { LmdbKeyValueStore } from '../src/store/lmdb-store.js';
+import { syntheticBundle, writeFeatures } from './harness/feed-world.js';
 import {
   benchArgs,
   findMaxRate,
@@ -69,158 +59,18 @@ const DIMS = flag('dims', 32);
 const FIND_MAX = argv.includes('--find-max');
 /** `--dir PATH`: build the bundle and features there and keep them; a later run with the same path reuses them. */
 const KEEP_DIR = argv.includes('--dir') ? argv[argv.indexOf('--dir') + 1] : undefined;
-const LANGUAGES = ['en', 'es', 'pt', 'zh', 'ja'];
-const LANGUAGE_SHARE = [0.45, 0.2, 0.15, 0.12, 0.08];
-const CLUSTERS = 200;
+/** `--profile PATH`: the server's processes write V8 CPU profiles there (`--cpu-prof`). */
+const PROFILE_DIR = argv.includes('--profile') ? argv[argv.indexOf('--profile') + 1] : undefined;
 const P99_TARGET_MS = 25;
-
-// ---------------------------------------------------------------------------------------------- world
-
-function pickLanguage(rng: Rng): number {
-  let r = rng.float();
-  for (const [l, share] of LANGUAGE_SHARE.entries()) {
-    r -= share;
-    if (r <= 0) return l;
-  }
-  return 0;
-}
-
-export function syntheticBundle(seed: number): BundleData {
-  const rng = new Rng(seed);
-  const n = ITEMS;
-  const creators = Math.max(1, Math.round(n / 20));
-  const tags = 5000;
-  const now = Date.now();
-  const centers = new Float32Array(CLUSTERS * DIMS);
-  for (let k = 0; k < centers.length; k++) centers[k] = rng.normal(0, 1);
-  const clusterOf = new Int32Array(n);
-  const itemFactors = new Float32Array(n * DIMS);
-  const itemCreator = new Int32Array(n);
-  const itemLanguage = new Uint8Array(n);
-  const itemCreatedMs = new Float64Array(n);
-  const itemPopularity = new Float32Array(n);
-  const creatorCluster = Int32Array.from({ length: creators }, () => rng.int(CLUSTERS));
-  const creatorLanguage = Uint8Array.from({ length: creators }, () => pickLanguage(rng));
-  const hashtagRows: number[][] = [];
-  const byCluster: number[][] = Array.from({ length: CLUSTERS }, () => []);
-  for (let i = 0; i < n; i++) {
-    const c = rng.int(creators);
-    itemCreator[i] = c;
-    const cluster = creatorCluster[c]!;
-    clusterOf[i] = cluster;
-    byCluster[cluster]!.push(i);
-    itemLanguage[i] = creatorLanguage[c]!;
-    itemCreatedMs[i] = now - 60 * 86_400_000 * (1 - i / n);
-    itemPopularity[i] = Math.log1p(rng.float() ** 3 * 1000);
-    const scale = 0.3 + rng.float();
-    for (let d = 0; d < DIMS; d++)
-      itemFactors[i * DIMS + d] = scale * (centers[cluster * DIMS + d]! + rng.normal(0, 0.7));
-    hashtagRows.push([
-      (cluster * 25 + rng.int(25)) % tags,
-      (cluster * 25 + rng.int(25)) % tags,
-      rng.int(tags),
-    ]);
-  }
-  const userFactors = new Float32Array(USERS * DIMS);
-  const userLanguage = new Uint8Array(USERS);
-  const userLanguages: number[][] = [];
-  const follows: number[][] = [];
-  const recent: number[][] = [];
-  for (let u = 0; u < USERS; u++) {
-    const a = rng.int(CLUSTERS);
-    const b = rng.int(CLUSTERS);
-    for (let d = 0; d < DIMS; d++)
-      userFactors[u * DIMS + d] = 0.1 * (0.7 * centers[a * DIMS + d]! + 0.3 * centers[b * DIMS + d]!);
-    const l = pickLanguage(rng);
-    userLanguage[u] = l;
-    userLanguages.push(l === 0 ? [0] : [0, l]);
-    follows.push(Array.from({ length: 5 }, () => rng.int(creators)));
-    const pool = byCluster[a]!;
-    recent.push(pool.length === 0 ? [] : Array.from({ length: 10 }, () => pool[rng.int(pool.length)]!));
-  }
-  // Neighbours: 20 items of the same cluster, weights falling with rank.
-  const neighbourRows: number[][] = [];
-  const neighbourWeights: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const pool = byCluster[clusterOf[i]!]!;
-    const row = Array.from({ length: Math.min(20, pool.length) }, () => pool[rng.int(pool.length)]!).filter(
-      (j) => j !== i,
-    );
-    neighbourRows.push(row);
-    for (let k = 0; k < row.length; k++) neighbourWeights.push(1 / (1 + k));
-  }
-  const lists = (score: (i: number) => number): number[][] => {
-    const rows: number[][] = LANGUAGES.map(() => []);
-    rows.push([]);
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score(b) - score(a));
-    for (const i of order) {
-      if (rows[itemLanguage[i]!]!.length < 500) rows[itemLanguage[i]!]!.push(i);
-      if (rows[LANGUAGES.length]!.length < 500) rows[LANGUAGES.length]!.push(i);
-      if (rows.every((r) => r.length >= 500)) break;
-    }
-    return rows;
-  };
-  return {
-    version: `synthetic-${n}`,
-    languages: LANGUAGES,
-    creatorIds: Array.from({ length: creators }, (_, c) => `c${c}`),
-    hashtags: Array.from({ length: tags }, (_, t) => `tag${t}`),
-    itemIds: Array.from({ length: n }, (_, i) => `v${i}`),
-    itemCreator,
-    itemLanguage,
-    itemCreatedMs,
-    itemDurationMs: Float32Array.from({ length: n }, (_, i) => 5_000 + (i % 60) * 1_000),
-    itemHashtags: csrOf(hashtagRows),
-    itemPopularity,
-    dimensions: DIMS,
-    itemFactors,
-    userIds: Array.from({ length: USERS }, (_, u) => `u${u}`),
-    userLanguage,
-    userFactors,
-    userLanguages: csrOf(userLanguages),
-    userFollows: csrOf(follows),
-    userBlocked: csrOf(Array.from({ length: USERS }, () => [])),
-    userRecent: csrOf(recent),
-    neighbours: { ...csrOf(neighbourRows), weight: Float32Array.from(neighbourWeights) },
-    trending: csrOf(lists((i) => itemPopularity[i]!)),
-    fresh: csrOf(lists((i) => itemCreatedMs[i]!)),
-  };
-}
-
-export async function writeFeatures(storeDir: string, data: BundleData, seed: number): Promise<number> {
-  const rng = new Rng(seed).fork('features');
-  const store = await LmdbKeyValueStore.open(storeDir);
-  const online = new OnlineFeatureStore(foryouRegistry(), store);
-  const now = Date.now();
-  const rowFor = (view: FeatureViewDef) => {
-    const layout = rowLayout(view);
-    return {
-      eventTs: now,
-      values: layout.numeric.map((name) => (/rate|fraction/.test(name) ? rng.float() : rng.int(1000))),
-      lists: layout.lists.map(() => []),
-    };
-  };
-  let written = 0;
-  const flush = async (rows: { view: FeatureViewDef; key: string; row: ReturnType<typeof rowFor> }[]) => {
-    written += await online.writeRows(rows);
-    rows.length = 0;
-  };
-  const batch: { view: FeatureViewDef; key: string; row: ReturnType<typeof rowFor> }[] = [];
-  const add = async (view: FeatureViewDef, key: string) => {
-    batch.push({ view, key, row: rowFor(view) });
-    if (batch.length >= 5000) await flush(batch);
-  };
-  for (const id of data.itemIds) await add(ITEM_STATS, id);
-  for (const id of data.creatorIds) await add(CREATOR_STATS, id);
-  for (const [u, id] of data.userIds.entries()) {
-    await add(USER_ENGAGEMENT, id);
-    for (let e = data.userFollows.ptr[u]!; e < data.userFollows.ptr[u + 1]!; e++)
-      await add(USER_CREATOR, `${id}|${data.creatorIds[data.userFollows.idx[e]!]}`);
-  }
-  await flush(batch);
-  await store.close();
-  return written;
-}
+/** What a kept --dir must have been built with to be reused. */
+const WORLD = {
+  items: ITEMS,
+  users: USERS,
+  dims: DIMS,
+  listLength: 1000,
+  connectivity: DEFAULT_CONNECTIVITY,
+  expansionAdd: DEFAULT_EXPANSION_ADD,
+};
 
 // ---------------------------------------------------------------------------------------------- load
 
@@ -246,7 +96,9 @@ function get(agent: http.Agent, port: number, path: string): Promise<string> {
 
 async function startServer(dir: string): Promise<{ child: ChildProcess; port: number }> {
   const bin = fileURLToPath(new URL('../bin/foryou.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--workers', String(WORKERS)], {
+  const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  const args = [...profile, bin, 'serve', '--port', '0', '--workers', String(WORKERS)];
+  const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
       FORYOU_DATA_DIR: dir,
@@ -297,17 +149,19 @@ async function main(): Promise<void> {
     const existing = (await registry.current(BUNDLE_ARTIFACT)) !== null;
     if (existing) {
       const meta = await registry.show(BUNDLE_ARTIFACT);
-      if (meta.config.items !== ITEMS || meta.config.users !== USERS || meta.config.dims !== DIMS)
-        throw new Error(`${dir} holds a bundle of ${JSON.stringify(meta.config)}; use another --dir`);
+      if (JSON.stringify(meta.config) !== JSON.stringify(WORLD))
+        throw new Error(
+          `${dir} holds a bundle of ${JSON.stringify(meta.config)}, not ${JSON.stringify(WORLD)}; use another --dir`,
+        );
       process.stderr.write(`feed bench: reusing the bundle and features in ${dir}\n`);
     } else {
       let t = performance.now();
-      const data = syntheticBundle(7);
+      const data = syntheticBundle(WORLD, 7);
       const bundle = ServingBundle.build(data, { threads: 2 });
       const buildSec = (performance.now() - t) / 1000;
       const meta = await registry.publish(
         BUNDLE_ARTIFACT,
-        { kind: 'index', config: { items: ITEMS, users: USERS, dims: DIMS }, metrics: {}, inputs: {} },
+        { kind: 'index', config: WORLD, metrics: {}, inputs: {} },
         (out) => bundle.save(out),
       );
       await registry.promote(BUNDLE_ARTIFACT, meta.version);

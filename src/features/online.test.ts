@@ -68,6 +68,29 @@ describe('online feature store', () => {
     expect(Array.from(subset.values)).toEqual([100]);
   });
 
+  it('range-reads the rows under an entity prefix as point reads would see them, and refuses past the limit', async () => {
+    store = await LmdbKeyValueStore.open(join(tempDir(), 'store'));
+    const clock = new FakeClock(1_000_000);
+    const online = new OnlineFeatureStore(registry, store, clock);
+    const row = (eventTs: number, a: number, b: number | null) => ({ eventTs, values: [a, b], lists: [[]] });
+    await online.writeRows([
+      { view, key: 'u1|c2', row: row(990_000, 2, 20) },
+      { view, key: 'u1|c1', row: row(990_000, 1, null) },
+      { view, key: 'u1|c3', row: row(950_000, 3, 30) },
+      { view, key: 'u10|c1', row: row(990_000, 9, 9) },
+    ]);
+    clock.set(1_010_001); // u1|c3 (event 950,000) is past the 60 s TTL
+    for (const service of ['all', 'only_b']) {
+      const scan = await online.scanOnlineFeatures(service, 'u1|', 10);
+      expect(scan?.entities).toEqual(['u1|c1', 'u1|c2']);
+      const points = await online.getOnlineFeatures(service, ['u1|c1', 'u1|c2']);
+      expect(scan?.names).toEqual(points.names);
+      expect(Array.from(scan!.values)).toEqual(Array.from(points.values));
+    }
+    expect(await online.scanOnlineFeatures('all', 'u1|', 2)).toBeNull();
+    expect((await online.scanOnlineFeatures('all', 'nobody|', 2))?.entities).toEqual([]);
+  });
+
   it('does not write rows already past their TTL', async () => {
     store = await LmdbKeyValueStore.open(join(tempDir(), 'store'));
     const online = new OnlineFeatureStore(registry, store, new FakeClock(1_000_000));

@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../core/clock.js';
+import { ForyouError } from '../core/errors.js';
 import type { KeyValueStore, PutEntry } from '../store/port.js';
 import { decodeNumericInto, decodeRow, encodeRow } from './codec.js';
 import type { FeatureViewDef } from './definition.js';
@@ -91,6 +92,31 @@ function readPlan(service: ResolvedService): { views: ViewPlan[]; scratch: numbe
   return plan;
 }
 
+/**
+ * Decodes one stored row of a view into `out` at `at` (the service's columns of that view); resolves the
+ * row's event time, or NaN when the row is past the view's TTL (its columns are then left NaN).
+ */
+function decodeViewRow(
+  p: ViewPlan,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: Float64Array,
+  at: number,
+  scratch: Float64Array,
+  now: number,
+): number {
+  const ts = p.contiguous
+    ? decodeNumericInto(bytes, start, end, out, at, p.stored)
+    : decodeNumericInto(bytes, start, end, scratch, 0, p.stored);
+  if (now - ts > p.view.ttlMs) {
+    if (p.contiguous) out.fill(Number.NaN, at, at + p.stored);
+    return Number.NaN;
+  }
+  if (!p.contiguous) for (let i = 0; i < p.numeric.length; i++) out[at + i] = scratch[p.numeric[i]!]!;
+  return ts;
+}
+
 export class OnlineFeatureStore {
   /** Decoding room for views a service reads only part of (reads decode synchronously, one at a time). */
   private scratch = new Float64Array(0);
@@ -136,17 +162,11 @@ export class OnlineFeatureStore {
         const v = Math.floor(index / keys.length);
         const k = index - v * keys.length;
         const p = plan.views[v]!;
-        const at = k * width + p.column;
-        const contiguous = p.contiguous;
-        const ts = contiguous
-          ? decodeNumericInto(bytes, start, end, values, at, p.stored)
-          : decodeNumericInto(bytes, start, end, scratch, 0, p.stored);
-        if (now - ts > p.view.ttlMs) {
+        const ts = decodeViewRow(p, bytes, start, end, values, k * width + p.column, scratch, now);
+        if (Number.isNaN(ts)) {
           expired++;
-          if (contiguous) values.fill(Number.NaN, at, at + p.stored);
           return;
         }
-        if (!contiguous) for (let i = 0; i < p.numeric.length; i++) values[at + i] = scratch[p.numeric[i]!]!;
         eventTs[k * views.length + v] = ts;
         if (lists && p.listIdx.length > 0) {
           const row = decodeRow(bytes.subarray(start, end));
@@ -166,6 +186,51 @@ export class OnlineFeatureStore {
       found,
       expired,
     };
+  }
+
+  /**
+   * The rows of a one-view service whose entity keys start with `entityPrefix` (every pair of one user,
+   * say), in one range read instead of a point read per key. Resolves to null when the store cannot
+   * range-read (Redis) or more than `limit` rows match; the caller then reads the keys it wants with
+   * `getOnlineFeatures`. Rows past their TTL are left out.
+   */
+  async scanOnlineFeatures(
+    serviceName: string,
+    entityPrefix: string,
+    limit: number,
+  ): Promise<{ entities: string[]; values: Float64Array; names: string[] } | null> {
+    const service = this.registry.resolve(serviceName);
+    if (service.views.length !== 1)
+      throw new ForyouError(
+        'FY_INVALID_ARGUMENT',
+        `scanOnlineFeatures reads one-view services; ${serviceName} has ${service.views.length} views`,
+      );
+    if (!this.store.visitPrefix) return null;
+    const p = readPlan(service).views[0]!;
+    const width = service.numericNames.length;
+    const now = this.clock.now();
+    const scratch = this.scratch.length >= p.stored ? this.scratch : new Float64Array(p.stored);
+    this.scratch = scratch;
+    const entities: string[] = [];
+    let values = new Float64Array(width * 8);
+    const prefix = onlineKeyPrefix(p.view) + entityPrefix;
+    const found = await this.store.visitPrefix(
+      prefix,
+      (rest, bytes, start, end) => {
+        const at = entities.length * width;
+        if (at + width > values.length) {
+          const grown = new Float64Array(values.length * 2);
+          grown.set(values);
+          values = grown;
+        }
+        values.fill(Number.NaN, at, at + width);
+        if (Number.isNaN(decodeViewRow(p, bytes, start, end, values, at, scratch, now))) return;
+        entities.push(entityPrefix + rest);
+      },
+      limit,
+    );
+    if (found < 0) return null;
+    return { entities, values: values.subarray(0, entities.length * width), names: service.numericNames };
   }
 
   /** Stores rows, each with a native expiry at its event time plus the view's TTL. */

@@ -44,6 +44,25 @@ describe('AnnIndex', () => {
     expect(Array.from(mapped.search(query, 10).keys)).toEqual(Array.from(built.search(query, 10).keys));
   });
 
+  it('exact search keeps the k best by a full sort, ties to the lower index', () => {
+    const rng = new Rng('exact');
+    // Small integers make many ties.
+    const small = Float32Array.from({ length: 300 * 4 }, () => rng.int(3));
+    for (const k of [0, 1, 7, 50, 300, 400]) {
+      const query = Float32Array.from({ length: 4 }, () => rng.int(3) - 1);
+      const scores = Array.from({ length: 300 }, (_, i) =>
+        small.subarray(i * 4, i * 4 + 4).reduce((s, v, j) => s + v * query[j]!, 0),
+      );
+      const want = scores
+        .map((s, i) => [s, i] as const)
+        .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+        .slice(0, k);
+      const got = exactSearch(small, 4, query, k);
+      expect(Array.from(got.keys)).toEqual(want.map(([, i]) => i));
+      expect(Array.from(got.scores)).toEqual(want.map(([s]) => s));
+    }
+  });
+
   it('refuses mismatched dimensions and handles an empty index', () => {
     expect(() => AnnIndex.build(new Float32Array(10), 3)).toThrow('do not make vectors of 3 dimensions');
     const empty = AnnIndex.build(new Float32Array(0), 4);

@@ -15,14 +15,22 @@ import { ForyouError } from '../core/errors.js';
  * q·x does, and the cosine graph finds them well.
  */
 export interface AnnBuildOptions {
-  /** Graph degree (HNSW M). Default 16. */
+  /** Graph degree (HNSW M). Default `DEFAULT_CONNECTIVITY`. */
   connectivity?: number;
-  /** Candidate list size while inserting (efConstruction). Default 128. */
+  /** Candidate list size while inserting (efConstruction). Default `DEFAULT_EXPANSION_ADD`. */
   expansionAdd?: number;
-  /** Candidate list size while searching (ef); recall rises with it. Default 128. */
+  /**
+   * Candidate list size while searching (ef); recall rises with it. usearch searches with the larger of
+   * this and the k asked for. Default `DEFAULT_EXPANSION_SEARCH`.
+   */
   expansionSearch?: number;
   threads?: number;
 }
+
+/** Graph degree and construction width: chosen by recall at a million items (bench/ann.bench.ts). */
+export const DEFAULT_CONNECTIVITY = 32;
+export const DEFAULT_EXPANSION_ADD = 256;
+export const DEFAULT_EXPANSION_SEARCH = 128;
 
 export interface AnnHits {
   keys: Int32Array;
@@ -35,6 +43,8 @@ export class AnnIndex {
     readonly dimensions: number,
     /** Largest item vector norm (the M of the reduction). */
     private readonly maxNorm: number,
+    /** Graph degree it was built with (kept beside the file: opening needs it). */
+    readonly connectivity: number,
   ) {}
 
   /** Builds an index over `n` vectors of `dimensions` (row-major `vectors`), keyed 0..n-1. */
@@ -54,13 +64,14 @@ export class AnnIndex {
       augmented.set(vectors.subarray(i * dimensions, (i + 1) * dimensions), i * (dimensions + 1));
       augmented[i * (dimensions + 1) + dimensions] = Math.sqrt(Math.max(0, maxNorm * maxNorm - norm2));
     }
+    const connectivity = options.connectivity ?? DEFAULT_CONNECTIVITY;
     const index = new Index({
       dimensions: dimensions + 1,
       metric: MetricKind.Cos,
       quantization: ScalarKind.F32,
-      connectivity: options.connectivity ?? 16,
-      expansion_add: options.expansionAdd ?? 128,
-      expansion_search: options.expansionSearch ?? 128,
+      connectivity,
+      expansion_add: options.expansionAdd ?? DEFAULT_EXPANSION_ADD,
+      expansion_search: options.expansionSearch ?? DEFAULT_EXPANSION_SEARCH,
       multi: false,
     });
     if (n > 0) {
@@ -68,7 +79,7 @@ export class AnnIndex {
       for (let i = 0; i < n; i++) keys[i] = BigInt(i);
       index.add(keys, augmented, options.threads ?? 2);
     }
-    return new AnnIndex(index, dimensions, maxNorm);
+    return new AnnIndex(index, dimensions, maxNorm, connectivity);
   }
 
   /** Opens a saved index; `mmap` maps the file instead of loading it (shared between processes). */
@@ -78,14 +89,18 @@ export class AnnIndex {
     options: { mmap?: boolean; expansionSearch?: number } = {},
   ): AnnIndex {
     let maxNorm: number;
+    let connectivity: number;
     try {
       const meta = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as {
         dimensions: number;
         maxNorm: number;
+        connectivity?: number;
       };
       if (meta.dimensions !== dimensions)
         throw new Error(`it has ${meta.dimensions} dimensions, not ${dimensions}`);
       maxNorm = meta.maxNorm;
+      // Files written before the degree was recorded were built with 16.
+      connectivity = meta.connectivity ?? 16;
     } catch (cause) {
       throw new ForyouError(
         'FY_IO_FAILED',
@@ -97,9 +112,9 @@ export class AnnIndex {
       dimensions: dimensions + 1,
       metric: MetricKind.Cos,
       quantization: ScalarKind.F32,
-      connectivity: 16,
-      expansion_add: 128,
-      expansion_search: options.expansionSearch ?? 128,
+      connectivity,
+      expansion_add: DEFAULT_EXPANSION_ADD,
+      expansion_search: options.expansionSearch ?? DEFAULT_EXPANSION_SEARCH,
       multi: false,
     });
     try {
@@ -112,14 +127,21 @@ export class AnnIndex {
         { cause },
       );
     }
-    return new AnnIndex(index, dimensions, maxNorm);
+    return new AnnIndex(index, dimensions, maxNorm, connectivity);
   }
 
   /** Writes the index file and, beside it, `<path>.json` with what opening it needs. */
   save(path: string): void {
     try {
       this.index.save(path);
-      writeFileSync(`${path}.json`, JSON.stringify({ dimensions: this.dimensions, maxNorm: this.maxNorm }));
+      writeFileSync(
+        `${path}.json`,
+        JSON.stringify({
+          dimensions: this.dimensions,
+          maxNorm: this.maxNorm,
+          connectivity: this.connectivity,
+        }),
+      );
     } catch (cause) {
       throw new ForyouError(
         'FY_IO_FAILED',
@@ -163,7 +185,10 @@ function squaredNorm(v: Float32Array, at: number, d: number): number {
   return s;
 }
 
-/** Exact top-k by inner product (the brute-force reference that recall is measured against). */
+/**
+ * Exact top-k by inner product (the brute-force reference that recall is measured against): one pass over
+ * every vector, keeping the best k in a bounded min-heap; ties go to the lower index.
+ */
 export function exactSearch(
   vectors: Float32Array,
   dimensions: number,
@@ -171,17 +196,61 @@ export function exactSearch(
   k: number,
 ): AnnHits {
   const n = vectors.length / dimensions;
-  const scores = new Float32Array(n);
+  const size = Math.min(k, n);
+  // heap[0] is the worst of the kept: lowest score, then highest index.
+  const heapKey = new Int32Array(size);
+  const heapScore = new Float64Array(size);
+  let filled = 0;
+  const worse = (sa: number, ka: number, sb: number, kb: number) => sa < sb || (sa === sb && ka > kb);
+  const siftDown = (at: number) => {
+    for (;;) {
+      const l = 2 * at + 1;
+      if (l >= filled) return;
+      const r = l + 1;
+      const c = r < filled && worse(heapScore[r]!, heapKey[r]!, heapScore[l]!, heapKey[l]!) ? r : l;
+      if (!worse(heapScore[c]!, heapKey[c]!, heapScore[at]!, heapKey[at]!)) return;
+      const s = heapScore[at]!;
+      const key = heapKey[at]!;
+      heapScore[at] = heapScore[c]!;
+      heapKey[at] = heapKey[c]!;
+      heapScore[c] = s;
+      heapKey[c] = key;
+      at = c;
+    }
+  };
   for (let i = 0; i < n; i++) {
     let s = 0;
     const base = i * dimensions;
     for (let d = 0; d < dimensions; d++) s += vectors[base + d]! * query[d]!;
-    scores[i] = s;
+    if (filled < size) {
+      // Sift up.
+      let at = filled++;
+      heapScore[at] = s;
+      heapKey[at] = i;
+      while (at > 0) {
+        const p = (at - 1) >> 1;
+        if (!worse(heapScore[at]!, heapKey[at]!, heapScore[p]!, heapKey[p]!)) break;
+        const ts = heapScore[p]!;
+        const tk = heapKey[p]!;
+        heapScore[p] = heapScore[at]!;
+        heapKey[p] = heapKey[at]!;
+        heapScore[at] = ts;
+        heapKey[at] = tk;
+        at = p;
+      }
+    } else if (size > 0 && worse(heapScore[0]!, heapKey[0]!, s, i)) {
+      heapScore[0] = s;
+      heapKey[0] = i;
+      siftDown(0);
+    }
   }
-  const order = Array.from({ length: n }, (_, i) => i)
-    .sort((a, b) => scores[b]! - scores[a]! || a - b)
-    .slice(0, k);
-  return { keys: Int32Array.from(order), scores: Float32Array.from(order, (i) => scores[i]!) };
+  const order = Array.from({ length: filled }, (_, j) => j).sort(
+    (a, b) => heapScore[b]! - heapScore[a]! || heapKey[a]! - heapKey[b]!,
+  );
+  return {
+    keys: Int32Array.from(order, (j) => heapKey[j]!),
+    scores: Float32Array.from(order, (j) => heapScore[j]!),
+  };
 }
 
 /** Share of the exact top-k that the approximate top-k found. */

@@ -14,7 +14,7 @@ export interface BundleBuildInput {
   nowMs: number;
   /** Neighbours kept per item (default 30). */
   neighbours?: number;
-  /** Length of each trending and fresh list (default 500). */
+  /** Length of each trending and fresh list (default 1,000: the trending source takes up to 700). */
   listLength?: number;
   /** Half-life of a play in the trending score (default 1 day). */
   trendingHalfLifeMs?: number;
@@ -34,7 +34,7 @@ function isEngagement(e: Event): boolean {
  * engagements (cosine), per-user languages, follows, blocked creators and recent engagements.
  */
 export function buildBundleData(input: BundleBuildInput): BundleData {
-  const listLength = input.listLength ?? 500;
+  const listLength = input.listLength ?? 1000;
   const keepNeighbours = input.neighbours ?? 30;
   const halfLife = input.trendingHalfLifeMs ?? MS_PER_DAY;
   const recentPerUser = input.recentPerUser ?? 20;

@@ -82,6 +82,9 @@ const CSR_FIELDS = [
 
 const ANN_FILE = 'items.usearch';
 
+/** Hashtags on more than this share of the catalogue are not topical (see `ServingBundle.topicalHashtags`). */
+export const DEFAULT_COMMON_HASHTAG_SHARE = 0.02;
+
 /** The entries of row `r` of a CSR. */
 export function rowOf(csr: Csr, r: number): Int32Array {
   if (r < 0 || r + 1 >= csr.ptr.length) return new Int32Array(0);
@@ -119,10 +122,37 @@ export class ServingBundle {
     for (const [l, code] of data.languages.entries()) this.languageIndex.set(code, l);
     void this.creatorItems;
     void this.hashtagCounts;
+    this.topicalHashtags(DEFAULT_COMMON_HASHTAG_SHARE);
   }
 
   private creatorItemsCache: Csr | null = null;
   private hashtagCountCache: Int32Array | null = null;
+  private readonly topicalCache = new Map<number, Csr>();
+
+  /**
+   * Each item's hashtags without the common ones: those on more than `commonShare` of the catalogue
+   * (#fyp, #viral) say nothing about a video's subject. Derived once per share and kept, so the diversity
+   * selector reads rows instead of filtering per request.
+   */
+  topicalHashtags(commonShare: number): Csr {
+    const cached = this.topicalCache.get(commonShare);
+    if (cached) return cached;
+    const limit = Math.max(1, commonShare * this.items);
+    const counts = this.hashtagCounts;
+    const { ptr: inPtr, idx: inIdx } = this.data.itemHashtags;
+    const ptr = new Int32Array(inPtr.length);
+    let total = 0;
+    for (let e = 0; e < inIdx.length; e++) if (counts[inIdx[e]!]! <= limit) total++;
+    const idx = new Int32Array(total);
+    let at = 0;
+    for (let i = 0; i + 1 < inPtr.length; i++) {
+      for (let e = inPtr[i]!; e < inPtr[i + 1]!; e++) if (counts[inIdx[e]!]! <= limit) idx[at++] = inIdx[e]!;
+      ptr[i + 1] = at;
+    }
+    const csr = { ptr, idx };
+    this.topicalCache.set(commonShare, csr);
+    return csr;
+  }
 
   /** Items per hashtag (derived on first use). */
   get hashtagCounts(): Int32Array {

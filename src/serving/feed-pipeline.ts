@@ -57,12 +57,16 @@ export interface SourceWidths {
   coldStart: number;
 }
 
-/** Enough that a user with history gets about 1,000 candidates before filtering. */
+/**
+ * Enough that a user with history keeps more than 1,000 candidates after filtering: the ANN source keeps
+ * only the user's languages out of its over-fetch (from about 340 to 500 of them), item-to-item is bounded
+ * by the neighbours of ten seeds, and trending makes up the rest.
+ */
 export const SOURCE_WIDTHS: SourceWidths = {
   ann: 500,
   itemToItem: 500,
   followed: 100,
-  trending: 500,
+  trending: 700,
   fresh: 100,
   coldStart: 500,
 };

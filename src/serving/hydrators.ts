@@ -98,11 +98,7 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
         { into: itemRoom! },
       ),
       this.online.getOnlineFeatures('creator_features', creatorKeys, { into: creatorRoom! }),
-      this.online.getOnlineFeatures(
-        'user_creator_features',
-        creatorKeys.map((k) => `${query.userId}${KEY_SEPARATOR}${k}`),
-        { into: pairRoom! },
-      ),
+      this.pairFeatures(query.userId, creatorKeys, pairRoom!),
     ]);
     const names = [...items.names, ...creators.names, ...pairs.names];
     const width = names.length;
@@ -123,4 +119,39 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
     query.scratch.features = { names, values };
     return candidates;
   }
+
+  /**
+   * The user's features with each creator, row per creator key. A user has rows for the few creators they
+   * engaged with, so where the store can range-read, one read of all the user's pairs replaces a point read
+   * per candidate creator (most of which would miss); a user with more pairs than creators asked for is read
+   * point by point.
+   */
+  private async pairFeatures(
+    userId: string,
+    creatorKeys: readonly string[],
+    room: OnlineFeatureBuffers,
+  ): Promise<{ names: string[]; values: Float64Array }> {
+    const userPrefix = `${userId}${KEY_SEPARATOR}`;
+    const scan = await this.online.scanOnlineFeatures(PAIR_SERVICE, userPrefix, creatorKeys.length);
+    if (scan === null)
+      return this.online.getOnlineFeatures(
+        PAIR_SERVICE,
+        creatorKeys.map((k) => userPrefix + k),
+        { into: room },
+      );
+    const width = scan.names.length;
+    const { values } = room.take(creatorKeys.length * width, 0);
+    values.fill(Number.NaN);
+    if (scan.entities.length > 0) {
+      const rowOf = new Map<string, number>();
+      for (const [r, k] of creatorKeys.entries()) rowOf.set(k, r);
+      for (const [e, entity] of scan.entities.entries()) {
+        const r = rowOf.get(entity.slice(userPrefix.length));
+        if (r !== undefined) values.set(scan.values.subarray(e * width, (e + 1) * width), r * width);
+      }
+    }
+    return { names: scan.names, values };
+  }
 }
+
+const PAIR_SERVICE = 'user_creator_features';

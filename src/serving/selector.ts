@@ -1,6 +1,6 @@
 import { Rng } from '../core/rng.js';
 import type { Scored, Selector } from '../pipeline/components.js';
-import { rowOf } from './bundle.js';
+import { DEFAULT_COMMON_HASHTAG_SHARE, rowOf } from './bundle.js';
 import type { FeedCandidate, FeedQuery } from './feed-query.js';
 
 export interface DiversityOptions {
@@ -24,10 +24,12 @@ export interface DiversityOptions {
 }
 
 /** The hashtags of item `i` that say something about its subject (see `commonHashtagShare`). */
-export function topicalHashtags(bundle: FeedQuery['bundle'], i: number, commonShare = 0.02): number[] {
-  const limit = Math.max(1, commonShare * bundle.items);
-  const counts = bundle.hashtagCounts;
-  return [...rowOf(bundle.data.itemHashtags, i)].filter((t) => counts[t]! <= limit);
+export function topicalHashtags(
+  bundle: FeedQuery['bundle'],
+  i: number,
+  commonShare = DEFAULT_COMMON_HASHTAG_SHARE,
+): number[] {
+  return Array.from(rowOf(bundle.topicalHashtags(commonShare), i));
 }
 
 /**
@@ -54,25 +56,19 @@ export class DiversitySelector implements Selector<FeedQuery, FeedCandidate> {
     this.explorationShare = options.explorationShare ?? 0.1;
     this.explorationSource = options.explorationSource ?? 'fresh';
     this.poolFactor = options.poolFactor ?? 10;
-    this.commonHashtagShare = options.commonHashtagShare ?? 0.02;
+    this.commonHashtagShare = options.commonHashtagShare ?? DEFAULT_COMMON_HASHTAG_SHARE;
   }
 
   select(query: FeedQuery, scored: Scored<FeedCandidate>[]): Scored<FeedCandidate>[] {
     const count = query.count;
     const { itemCreator } = query.bundle.data;
-    const tagsOf = new Map<number, number[]>();
-    const tags = (i: number): number[] => {
-      let t = tagsOf.get(i);
-      if (!t) {
-        t = topicalHashtags(query.bundle, i, this.commonHashtagShare);
-        tagsOf.set(i, t);
-      }
-      return t;
-    };
-    const explore = scored.filter((s) => s.candidate.source === this.explorationSource);
-    const main = scored
-      .filter((s) => s.candidate.source !== this.explorationSource)
-      .slice(0, count * this.poolFactor);
+    const { ptr: tagPtr, idx: tagIdx } = query.bundle.topicalHashtags(this.commonHashtagShare);
+    const explore: Scored<FeedCandidate>[] = [];
+    const main: Scored<FeedCandidate>[] = [];
+    const poolSize = count * this.poolFactor;
+    for (const s of scored)
+      if (s.candidate.source === this.explorationSource) explore.push(s);
+      else if (main.length < poolSize) main.push(s);
     const slots =
       this.explorationShare > 0 && explore.length > 0
         ? Math.min(explore.length, Math.max(1, Math.round(count * this.explorationShare)))
@@ -88,7 +84,8 @@ export class DiversitySelector implements Selector<FeedQuery, FeedCandidate> {
     const fits = (item: number): boolean => {
       const c = itemCreator[item]!;
       if (c >= 0 && (creatorCount.get(c) ?? 0) >= this.maxPerCreator) return false;
-      for (const t of tags(item)) if ((tagCount.get(t) ?? 0) >= this.maxPerHashtag) return false;
+      for (let e = tagPtr[item]!; e < tagPtr[item + 1]!; e++)
+        if ((tagCount.get(tagIdx[e]!) ?? 0) >= this.maxPerHashtag) return false;
       return true;
     };
     const take = (s: Scored<FeedCandidate>) => {
@@ -97,16 +94,27 @@ export class DiversitySelector implements Selector<FeedQuery, FeedCandidate> {
       used.add(item);
       const c = itemCreator[item]!;
       if (c >= 0) creatorCount.set(c, (creatorCount.get(c) ?? 0) + 1);
-      for (const t of tags(item)) tagCount.set(t, (tagCount.get(t) ?? 0) + 1);
+      for (let e = tagPtr[item]!; e < tagPtr[item + 1]!; e++)
+        tagCount.set(tagIdx[e]!, (tagCount.get(tagIdx[e]!) ?? 0) + 1);
     };
+    // 1 for the same creator, else the Jaccard overlap of the two items' topical hashtags.
     const similarity = (a: number, b: number): number => {
       if (itemCreator[a]! >= 0 && itemCreator[a] === itemCreator[b]) return 1;
-      const ta = tags(a);
-      const tb = tags(b);
-      if (ta.length === 0 || tb.length === 0) return 0;
+      const a0 = tagPtr[a]!;
+      const a1 = tagPtr[a + 1]!;
+      const b0 = tagPtr[b]!;
+      const b1 = tagPtr[b + 1]!;
+      if (a0 === a1 || b0 === b1) return 0;
       let shared = 0;
-      for (const t of ta) if (tb.includes(t)) shared++;
-      return shared / (ta.length + tb.length - shared);
+      for (let e = a0; e < a1; e++) {
+        const t = tagIdx[e]!;
+        for (let f = b0; f < b1; f++)
+          if (tagIdx[f] === t) {
+            shared++;
+            break;
+          }
+      }
+      return shared / (a1 - a0 + (b1 - b0) - shared);
     };
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
@@ -115,6 +123,7 @@ export class DiversitySelector implements Selector<FeedQuery, FeedCandidate> {
       hi = Math.max(hi, s.score);
     }
     const span = hi > lo ? hi - lo : 1;
+    const poolItem = Int32Array.from(main, (s) => s.candidate.item);
     const relevance = Float64Array.from(main, (s) => (s.score - lo) / span);
     // Each pool candidate's largest similarity to the items picked so far, updated after every pick.
     const maxSim = new Float64Array(main.length);
@@ -132,10 +141,9 @@ export class DiversitySelector implements Selector<FeedQuery, FeedCandidate> {
       if (choice === null) {
         let best = Number.NEGATIVE_INFINITY;
         for (let k = 0; k < main.length; k++) {
-          const item = main[k]!.candidate.item;
-          if (used.has(item)) continue;
+          const item = poolItem[k]!;
           const mmr = this.lambda * relevance[k]! - (1 - this.lambda) * maxSim[k]!;
-          if (mmr > best && fits(item)) {
+          if (mmr > best && !used.has(item) && fits(item)) {
             best = mmr;
             choice = main[k]!;
           }
@@ -148,7 +156,7 @@ export class DiversitySelector implements Selector<FeedQuery, FeedCandidate> {
       take(choice);
       const item = choice.candidate.item;
       for (let k = 0; k < main.length; k++) {
-        const sim = similarity(main[k]!.candidate.item, item);
+        const sim = similarity(poolItem[k]!, item);
         if (sim > maxSim[k]!) maxSim[k] = sim;
       }
     }

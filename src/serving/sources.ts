@@ -6,6 +6,13 @@ import type { FeedCandidate, FeedQuery } from './feed-query.js';
 
 type Source = CandidateSource<FeedQuery, FeedCandidate>;
 
+/**
+ * How many more neighbours the ANN source asks for than it keeps, so that the language filter does not
+ * empty it. Its search asks for `round(width * ANN_OVER_FETCH)` items (750 at the nominal 500), which is
+ * the setting bench/ann.bench.ts measures recall at.
+ */
+export const ANN_OVER_FETCH = 1.5;
+
 function candidate(query: FeedQuery, item: number, source: string, retrieval: number): FeedCandidate {
   return { id: query.bundle.data.itemIds[item]!, item, source, retrieval, featureRow: -1, score: Number.NaN };
 }
@@ -19,7 +26,7 @@ export class AnnSource implements Source {
     private readonly space: (query: FeedQuery) => EmbeddingSpace,
     spaceId: string,
     private readonly nominal = 500,
-    private readonly overFetch = 1.5,
+    private readonly overFetch = ANN_OVER_FETCH,
   ) {
     this.id = `ann-${spaceId}`;
   }

@@ -75,6 +75,8 @@ async function withStore(
 export function describeKeyValueConformance(
   adapter: string,
   makeStorage: () => Promise<KeyValueStorage>,
+  /** `orderedKeys`: the adapter keeps keys in order and offers `visitPrefix`. */
+  options: { orderedKeys?: boolean } = {},
 ): void {
   describe(`KeyValueStore conformance: ${adapter}`, () => {
     it('round-trips binary values: every byte value, empty, and 1 MB', async () => {
@@ -156,6 +158,38 @@ export function describeKeyValueConformance(
           store.visitMany([''], () => {}),
           'FY_INVALID_ARGUMENT',
         );
+      });
+    });
+
+    it('range-reads a prefix in key order when the adapter can (visitPrefix), and gives up past the limit', async () => {
+      await withStore(makeStorage, async (store) => {
+        // An optional capability: only adapters with ordered keys have it (Redis does not).
+        expect(store.visitPrefix !== undefined).toBe(options.orderedKeys ?? false);
+        if (!store.visitPrefix) return;
+        await store.putMany([
+          entry('fv:pairs:u1|c2', 'two'),
+          entry('fv:pairs:u1|c1', 'one'),
+          entry('fv:pairs:u1|c3', 'gone', 1),
+          entry('fv:pairs:u10|c1', 'other user'),
+          entry('fv:pairs:u2|c1', 'other user'),
+          entry('fv:other:u1|c1', 'other namespace'),
+        ]);
+        await sleep(20);
+        const seen: [string, string][] = [];
+        const visit = (rest: string, bytes: Uint8Array, start: number, end: number) => {
+          seen.push([rest, text(bytes.slice(start, end))!]);
+        };
+        expect(await store.visitPrefix('fv:pairs:u1|', visit, 10)).toBe(2);
+        expect(seen).toEqual([
+          ['c1', 'one'],
+          ['c2', 'two'],
+        ]);
+        // Three keys match (the expired one counts toward the limit): more than 2 is a refusal.
+        expect(await store.visitPrefix('fv:pairs:u1|', () => {}, 2)).toBe(-1);
+        expect(await store.visitPrefix('fv:pairs:nobody|', visit, 10)).toBe(0);
+        expect(await store.visitPrefix('fv:empty:', visit, 10)).toBe(0);
+        await rejects(store.visitPrefix('fv', visit, 10), 'FY_INVALID_ARGUMENT');
+        await rejects(store.visitPrefix('fv:pairs:', visit, -1), 'FY_INVALID_ARGUMENT');
       });
     });
 

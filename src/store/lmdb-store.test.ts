@@ -20,13 +20,17 @@ import {
 const encoder = new TextEncoder();
 const text = (value: Uint8Array | null) => (value === null ? null : new TextDecoder().decode(value));
 
-describeKeyValueConformance('lmdb', async () => {
-  const dir = join(tempDir('foryou-kv-'), 'store');
-  return {
-    open: () => LmdbKeyValueStore.open(dir),
-    destroy: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-});
+describeKeyValueConformance(
+  'lmdb',
+  async () => {
+    const dir = join(tempDir('foryou-kv-'), 'store');
+    return {
+      open: () => LmdbKeyValueStore.open(dir),
+      destroy: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+  { orderedKeys: true },
+);
 
 async function withStore(
   options: LmdbKeyValueStoreOptions,

@@ -22,7 +22,7 @@ import { type Database, open, type RootDatabase } from 'lmdb';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ForyouError } from '../core/errors.js';
 import { checkEntries, checkKey, checkKeys, checkPrefix, scanLimit } from './keys.js';
-import type { KeyValueEntry, KeyValueStore, PutEntry, ScanOptions, VisitValue } from './port.js';
+import type { KeyValueEntry, KeyValueStore, PutEntry, ScanOptions, VisitEntry, VisitValue } from './port.js';
 import { ValueArena } from './value-arena.js';
 
 export const LMDB_HEADER_BYTES = 8;
@@ -188,6 +188,41 @@ export class LmdbKeyValueStore implements KeyValueStore {
       throw this.failure(cause, `read key ${JSON.stringify(prefix + keys[i])}`);
     }
     return found;
+  }
+
+  async visitPrefix(prefix: string, visit: VisitEntry, limit: number): Promise<number> {
+    this.ensureOpen();
+    checkPrefix(prefix);
+    const cut = prefixNamespaceEnd(prefix);
+    if (cut === 0)
+      throw new ForyouError(
+        'FY_INVALID_ARGUMENT',
+        `visitPrefix needs a prefix that holds a whole namespace (two ':'-separated segments), not ${JSON.stringify(prefix)}`,
+      );
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new ForyouError(
+        'FY_INVALID_ARGUMENT',
+        `visitPrefix limit must be a whole number >= 0, not ${limit}`,
+      );
+    const now = this.clock.now();
+    const within = prefix.slice(cut);
+    let matched = 0;
+    let visited = 0;
+    try {
+      const db = this.dbOf(prefix.slice(0, cut));
+      this.freshSnapshot();
+      for (const key of db.getKeys(within === '' ? {} : { start: within })) {
+        if (!key.startsWith(within)) break;
+        if (++matched > limit) return -1;
+        const raw = db.getBinaryFast(key);
+        if (raw === undefined || !isLive(expiryOf(raw, key), now)) continue;
+        visit(key.slice(within.length), raw, LMDB_HEADER_BYTES, raw.length);
+        visited++;
+      }
+    } catch (cause) {
+      throw this.failure(cause, `read the keys under ${JSON.stringify(prefix)}`);
+    }
+    return visited;
   }
 
   /**

@@ -39,6 +39,9 @@ export interface ScanOptions {
 /** Receives one value of `visitMany`: `bytes[start, end)`, valid only during the call. */
 export type VisitValue = (index: number, bytes: Uint8Array, start: number, end: number) => void;
 
+/** Receives one entry of `visitPrefix`: the key after the prefix, and the value as in `VisitValue`. */
+export type VisitEntry = (rest: string, bytes: Uint8Array, start: number, end: number) => void;
+
 export interface KeyValueStore {
   /** Adapter name for logs and stats ("lmdb", "redis"). */
   readonly kind: string;
@@ -62,6 +65,15 @@ export interface KeyValueStore {
    * sub-database with the short keys as they are.
    */
   visitMany(keys: readonly string[], visit: VisitValue, prefix?: string): Promise<number>;
+  /**
+   * A hot-path range read, on stores that keep keys in order (LMDB): visits the live entries whose keys
+   * start with `prefix` (which must hold a whole namespace), in key byte order, as `visitMany` does (zero
+   * copy, valid during the call), within one snapshot. Resolves to how many it visited, or to -1 as soon as
+   * more than `limit` keys match, so a caller can fall back to point reads instead of walking a long range.
+   * Absent where a prefix read would walk the whole keyspace (Redis): callers then use `visitMany`.
+   */
+  visitPrefix?(prefix: string, visit: VisitEntry, limit: number): Promise<number>;
+
   /** One value, or null. */
   get(key: string): Promise<Uint8Array | null>;
 
