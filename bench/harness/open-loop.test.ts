@@ -32,6 +32,20 @@ describe('openLoop', () => {
     expect(r.latenciesMs).toHaveLength(200);
   });
 
+  it('without spinning still sends every request, none before its time', async () => {
+    const r = await openLoop({
+      ratePerSec: 200,
+      durationMs: 1000,
+      warmupMs: 200,
+      fire: () => sleep(2),
+      spin: false,
+    });
+    expect(r.sent).toBe(200);
+    expect(r.ok).toBe(200);
+    // Timers fire late, never early: no request leaves before its time.
+    expect(r.sendLagMs.min).toBeGreaterThanOrEqual(0);
+  });
+
   it('charges a stall to every request scheduled behind it (latency from the intended send time)', async () => {
     let calls = 0;
     const stallAt = 50;

@@ -7,7 +7,8 @@
  * one that measures from the actual send, reports the stall as one slow request among many fast ones.
  *
  * Timing: waits of a millisecond or more sleep on setTimeout; shorter ones spin on setImmediate, which
- * still lets I/O callbacks (responses) run between checks but keeps the generator's thread busy. Requests
+ * still lets I/O callbacks (responses) run between checks but keeps the generator's thread busy (unless
+ * `spin` is false). Requests
  * that fall due together are fired together. `sendLagMs` reports how late the generator itself was; when it
  * is large, the generator, not the server, is the bottleneck.
  */
@@ -27,6 +28,13 @@ export interface OpenLoopOptions {
   maxInFlight?: number;
   /** After the last send, how long to wait for outstanding requests. Default 10,000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Spin (on setImmediate) through waits shorter than a millisecond, for sends on time to the microsecond.
+   * Default true. False sleeps on a timer to the next whole millisecond instead: sends are then up to a
+   * millisecond or so late (charged to latency, which runs from the intended time), but the generator
+   * leaves the CPU alone, which matters when it shares a small machine with the server it measures.
+   */
+  spin?: boolean;
 }
 
 export interface OpenLoopResult {
@@ -72,6 +80,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   const warmupMs = options.warmupMs ?? 0;
   const maxInFlight = options.maxInFlight ?? 10_000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  const spin = options.spin ?? true;
   if (!(ratePerSec > 0 && Number.isFinite(ratePerSec)))
     throw new RangeError(`ratePerSec must be > 0, got ${ratePerSec}`);
   if (!(durationMs > 0)) throw new RangeError(`durationMs must be > 0, got ${durationMs}`);
@@ -154,7 +163,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     if (next >= total) break;
     const waitMs = (next * periodNs - elapsedNs()) / 1e6;
     if (waitMs >= 1) await sleep(Math.floor(waitMs));
-    else await immediate();
+    else if (spin) await immediate();
+    else await sleep(1);
   }
   allSent = true;
 
