@@ -259,6 +259,7 @@ export async function findMaxRate(
       ...(loop.warmupMs === undefined ? {} : { warmupMs: loop.warmupMs }),
       ...(loop.maxInFlight === undefined ? {} : { maxInFlight: loop.maxInFlight }),
       ...(loop.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: loop.drainTimeoutMs }),
+      ...(loop.spin === undefined ? {} : { spin: loop.spin }),
     });
     const reasons: string[] = [];
     if (!(result.p99 <= p99TargetMs))
