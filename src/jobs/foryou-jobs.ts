@@ -30,6 +30,7 @@ import { ServingBundle } from '../serving/bundle.js';
 import { buildBundleData } from '../serving/bundle-builder.js';
 import { BUNDLE_ARTIFACT } from '../serving/bundle-holder.js';
 import { alsEmbeddings } from '../serving/embeddings.js';
+import { catalogueOf, TWO_TOWER_INDEX_ARTIFACT, TwoTowerIndex } from '../serving/two-tower-space.js';
 import { openKeyValueStore } from '../store/open.js';
 import { type Job, JobGraph } from './graph.js';
 
@@ -54,9 +55,13 @@ const hash = (value: unknown) =>
 /**
  * Foryou's offline jobs, wired to the configured log, lake, store and artifact folder:
  *
- *   lake-write ─┬─ features-offline ── features-online
- *               ├─ train-<model> (one per model) ──┐
- *               └──────────────────────────────────┴─ evaluate
+ *   lake-write ─┬─ features-offline ─┬─ features-online
+ *               │                    └─ train-ranker
+ *               └─ train-<model> (one per model) ─┬─ evaluate (after all of them)
+ *                                                 ├─ build-bundle (after train-als)
+ *                                                 └─ build-two-tower-index (after train-two-tower)
+ *
+ * (`build-bundle` only when `als` is among the models, `build-two-tower-index` only with `two-tower`.)
  */
 export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph {
   const lakeDir = resolve(config.lake.dir);
@@ -226,6 +231,46 @@ export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph
         }),
     });
 
+  if (options.models.includes(TWO_TOWER))
+    jobs.push({
+      id: 'build-two-tower-index',
+      description:
+        "embed every catalogue item with the promoted two-tower model's item tower, index them (ANN) and promote the index",
+      deps: [`train-${TWO_TOWER}`],
+      // The lake too: videos uploaded since training get vectors from their content.
+      fingerprint: async () => `${await lakeSequence()} ${TWO_TOWER} v${await artifacts.current(TWO_TOWER)}`,
+      run: (ctx) =>
+        withLake(async (lake) => {
+          const towerVersion = await artifacts.current(TWO_TOWER);
+          if (towerVersion === null)
+            throw new ForyouError(
+              'FY_ARTIFACT_NOT_FOUND',
+              `build-two-tower-index needs a promoted ${TWO_TOWER} model; run train-${TWO_TOWER}`,
+            );
+          const model = TwoTowerModel.load(join(artifacts.pathOf(TWO_TOWER, towerVersion), TWO_TOWER_FILE));
+          const items = await readCatalogue(lake);
+          ctx.progress(1, 3, `${items.length} items`);
+          const started = performance.now();
+          const index = TwoTowerIndex.build(model, catalogueOf(items), {
+            info: { twoTowerVersion: towerVersion, lakeSequence: lake.manifest.sequence },
+          });
+          ctx.progress(2, 3, 'item vectors and ANN index built');
+          const meta = await artifacts.publish(
+            TWO_TOWER_INDEX_ARTIFACT,
+            {
+              kind: 'index',
+              config: { model: TWO_TOWER, twoTowerVersion: towerVersion, dim: model.dim },
+              metrics: { items: items.length, buildSeconds: (performance.now() - started) / 1000 },
+              inputs: { lakeSequence: lake.manifest.sequence },
+            },
+            (dir) => index.save(dir),
+          );
+          index.close();
+          await artifacts.promote(TWO_TOWER_INDEX_ARTIFACT, meta.version);
+          return `${TWO_TOWER_INDEX_ARTIFACT} v${meta.version} (promoted, ${TWO_TOWER} v${towerVersion})`;
+        }),
+    });
+
   jobs.push({
     id: 'train-ranker',
     description: 'train the multi-task ranker on point-in-time samples of every impression in the lake',
@@ -355,9 +400,7 @@ export function foryouJobs(config: Config, options: ForyouJobsOptions): JobGraph
 
 /** The catalogue and the events serving lists are built from, read from the lake. */
 async function readServingInputs(lake: Lake): Promise<{ items: Item[]; users: User[]; events: Event[] }> {
-  const items = await lake.query<Record<string, unknown>>(
-    `SELECT item_id, creator_id, caption, hashtags, language, duration_ms, epoch_ms(created_ts)::DOUBLE AS created_ts FROM items`,
-  );
+  const items = await readCatalogue(lake);
   const users = await lake.query<Record<string, unknown>>(
     `SELECT user_id, country, language, epoch_ms(signup_ts)::DOUBLE AS signup_ts, interests FROM users`,
   );
@@ -365,15 +408,25 @@ async function readServingInputs(lake: Lake): Promise<{ items: Item[]; users: Us
     `SELECT event_id, type, user_id, epoch_ms(ts)::DOUBLE AS ts, item_id, creator_id, watch_ms, duration_ms
      FROM events WHERE type IN ('play', 'like', 'share', 'comment', 'follow', 'not_interested') ORDER BY ts`,
   );
-  const clean = (row: Record<string, unknown>) => {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(row))
-      if (v !== null && v !== undefined) out[k] = typeof v === 'bigint' ? Number(v) : v;
-    return out;
-  };
   return {
-    items: items.map((r) => clean(r) as unknown as Item),
+    items,
     users: users.map((r) => clean(r) as unknown as User),
     events: events.map((r) => clean(r) as unknown as Event),
   };
+}
+
+/** The catalogue's item records, read from the lake. */
+async function readCatalogue(lake: Lake): Promise<Item[]> {
+  const items = await lake.query<Record<string, unknown>>(
+    `SELECT item_id, creator_id, caption, hashtags, language, duration_ms, epoch_ms(created_ts)::DOUBLE AS created_ts FROM items`,
+  );
+  return items.map((r) => clean(r) as unknown as Item);
+}
+
+/** A lake row without nulls, its BIGINTs as numbers. */
+function clean(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row))
+    if (v !== null && v !== undefined) out[k] = typeof v === 'bigint' ? Number(v) : v;
+  return out;
 }

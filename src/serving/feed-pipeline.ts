@@ -11,6 +11,7 @@ import { FactorPreRanker, FusedRanker, type Ranker } from './ranker.js';
 import type { SeenStore } from './seen-store.js';
 import { type DiversityOptions, DiversitySelector } from './selector.js';
 import {
+  ANN_OVER_FETCH,
   AnnSource,
   ColdStartSource,
   FollowedCreatorsSource,
@@ -33,8 +34,11 @@ export interface FeedPipelineOptions {
   /** Cheap ranker over every candidate first (default: factor inner product + popularity). */
   preRanker?: Ranker;
   rankLimit?: number;
-  /** More embedding spaces besides the bundle's factors (two-tower, say), each with its own ANN source. */
-  spaces?: { id: string; of: (query: FeedQuery) => EmbeddingSpace }[];
+  /**
+   * More embedding spaces besides the bundle's factors (two-tower, say), each with its own ANN source of
+   * nominal `width` (default: the ANN width); `anonymous` spaces serve unknown users from their context.
+   */
+  spaces?: ExtraSpace[];
   /** Keep only the sources with these ids (a trending-only baseline arm, say); all when absent. */
   onlySources?: readonly string[];
   /** Sources appended after the standard ones. */
@@ -46,6 +50,13 @@ export interface FeedPipelineOptions {
   deadlineMs?: number;
   /** Adaptive candidate width (default: aim at 15 ms, never below half the nominal widths). */
   qualityFactor?: QualityFactorOptions | null;
+}
+
+export interface ExtraSpace {
+  id: string;
+  of: (query: FeedQuery) => EmbeddingSpace;
+  width?: number;
+  anonymous?: boolean;
 }
 
 export interface SourceWidths {
@@ -125,7 +136,9 @@ export function forYouPipeline(options: FeedPipelineOptions): PipelineDefinition
     sources: keepSources(
       [
         new AnnSource(factors, 'factors', w.ann),
-        ...(options.spaces ?? []).map((s) => new AnnSource(s.of, s.id, w.ann)),
+        ...(options.spaces ?? []).map(
+          (s) => new AnnSource(s.of, s.id, s.width ?? w.ann, ANN_OVER_FETCH, s.anonymous ?? false),
+        ),
         new ItemToItemSource(w.itemToItem),
         new FollowedCreatorsSource(w.followed),
         new TrendingSource(w.trending),

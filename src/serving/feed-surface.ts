@@ -16,6 +16,7 @@ import { PromotedRanker } from './multitask-ranker.js';
 import { FusedRanker } from './ranker.js';
 import { feedRoutes } from './routes.js';
 import { SeenStore } from './seen-store.js';
+import { TWO_TOWER_INDEX_ARTIFACT, TwoTowerHolder, type TwoTowerSpaceOptions } from './two-tower-space.js';
 
 export interface FeedSurfaceOptions {
   /** Where the artifact registry lives (default `<dataDir>/artifacts`). */
@@ -24,12 +25,19 @@ export interface FeedSurfaceOptions {
   watchMs?: number;
   /** Pipeline knobs (ranker, extra spaces, deadline). */
   pipeline?: Partial<Omit<FeedPipelineOptions, 'online' | 'seen' | 'impressions'>>;
+  /**
+   * The two-tower space (`ann-two-tower` source) when a `two-tower-index` is promoted: on by default;
+   * false leaves it out, an object sets its search cap.
+   */
+  twoTower?: boolean | TwoTowerSpaceOptions;
 }
 
 /** Everything the feed endpoints need in one process, opened from the configuration. */
 export interface FeedSurface {
   service: FeedService;
   holder: BundleHolder;
+  /** The two-tower index in service; null when none was promoted at open (or it is turned off). */
+  twoTower: TwoTowerHolder | null;
   impressions: ImpressionLogger;
   traces: TraceBuffer;
   registry: ArtifactRegistry;
@@ -44,10 +52,12 @@ export function registryOf(config: Config): ArtifactRegistry {
 }
 
 /**
- * Opens the feed surface: the promoted serving bundle (its ANN index memory-mapped), the online store
- * named by `store.url` (LMDB is shared between processes), the impression logger on `log`, and a watch
- * that swaps in a newly promoted bundle. Resolves to null when no bundle has been promoted yet, so a
- * server without one still serves ingest.
+ * Opens the feed surface: the promoted serving bundle (its ANN index memory-mapped), the promoted
+ * two-tower index when there is one (memory-mapped too; it adds the `ann-two-tower` source), the online
+ * store named by `store.url` (LMDB is shared between processes), the impression logger on `log`, and a
+ * watch that swaps in a newly promoted bundle or two-tower index. Resolves to null when no bundle has been
+ * promoted yet, so a server without one still serves ingest. Without a promoted two-tower index at open
+ * the pipeline has no two-tower source (as with the bundle, the first one is picked up by a restart).
  */
 export async function openFeedSurface(
   config: Config,
@@ -57,11 +67,20 @@ export async function openFeedSurface(
   const registry = options.registryDir ? new ArtifactRegistry(options.registryDir) : registryOf(config);
   if ((await registry.current(BUNDLE_ARTIFACT)) === null) return null;
   const holder = await BundleHolder.fromRegistry(registry);
+  let twoTower: TwoTowerHolder | null = null;
   let store: KeyValueStore | null = null;
   try {
+    if (options.twoTower !== false && (await registry.current(TWO_TOWER_INDEX_ARTIFACT)) !== null) {
+      twoTower = new TwoTowerHolder(
+        () => holder.current,
+        typeof options.twoTower === 'object' ? options.twoTower : {},
+      );
+      await twoTower.reload(registry);
+    }
     store = await openKeyValueStore(config.store.url);
   } catch (error) {
     holder.stop();
+    twoTower?.close();
     throw error;
   }
   const online = new OnlineFeatureStore(foryouRegistry(), store);
@@ -70,8 +89,10 @@ export async function openFeedSurface(
   const seen = new SeenStore(store);
   const impressions = new ImpressionLogger(log);
   const traces = new TraceBuffer(200);
+  const spaces = [...(options.pipeline?.spaces ?? []), ...(twoTower ? [twoTower.entry] : [])];
   const service = new FeedService(holder, seen, {
     ...options.pipeline,
+    ...(spaces.length > 0 ? { spaces } : {}),
     ...(promoted ? { ranker: promoted } : {}),
     online,
     seen,
@@ -83,11 +104,13 @@ export async function openFeedSurface(
   if (watchMs > 0) {
     holder.watch(registry, watchMs);
     promoted?.watch(watchMs);
+    twoTower?.watch(registry, watchMs);
   }
   const opened = store;
   return {
     service,
     holder,
+    twoTower,
     impressions,
     traces,
     registry,
@@ -97,6 +120,7 @@ export async function openFeedSurface(
     close: async () => {
       holder.stop();
       promoted?.stop();
+      twoTower?.close();
       await impressions.flush();
       await opened.close();
     },

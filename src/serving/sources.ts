@@ -17,24 +17,30 @@ function candidate(query: FeedQuery, item: number, source: string, retrieval: nu
   return { id: query.bundle.data.itemIds[item]!, item, source, retrieval, featureRow: -1, score: Number.NaN };
 }
 
-/** Nearest items to the user's vector in one embedding space (known users only). */
+/** Nearest items to the user's vector in one embedding space (known users, unless `anonymous`). */
 export class AnnSource implements Source {
   readonly kind = 'candidate-source' as const;
   readonly id: string;
 
+  /**
+   * `anonymous`: also serve users the bundle does not know, from the session's context items (a space
+   * whose user vector comes from engagements, like the two-tower user tower). The bundle's factors leave
+   * them to the cold-start source.
+   */
   constructor(
     private readonly space: (query: FeedQuery) => EmbeddingSpace,
     spaceId: string,
     private readonly nominal = 500,
     private readonly overFetch = ANN_OVER_FETCH,
+    private readonly anonymous = false,
   ) {
     this.id = `ann-${spaceId}`;
   }
 
   async fetch(query: FeedQuery, ctx: RunContext): Promise<FeedCandidate[]> {
-    if (query.user === null) return [];
+    if (query.user === null && !this.anonymous) return [];
     const space = this.space(query);
-    const vector = space.userVector(query.user, []);
+    const vector = space.userVector(query.user, query.user === null ? query.contextItems : []);
     if (!vector) return [];
     const width = ctx.width(this.nominal, 50);
     if (query.languages.length === 0) {
