@@ -1,0 +1,482 @@
+/**
+ * The ranker's model families on a simulated world, side by side: per-user AUC per task (and the watch
+ * fraction's error) of the per-task logistic regression (the baseline), the oblivious trees with a linear
+ * base (the served ranker), the shared-bottom MLP, and per-task blends. A measurement script, not a
+ * registered benchmark (its name has no `.bench.`, so `npm run bench` does not run it); it prints a table.
+ *
+ *   node --import tsx bench/ranker-family.ts --users 5000 --items 1000 --days 3 --seed 7
+ *   node --import tsx bench/ranker-family.ts --users 15000 --items 3000 --seed 7 --cache .tmp/mlp --timing
+ *
+ * The samples are built as the ranker's training job and its quality test build them: a world from
+ * `test/helpers/ranking-world.ts` (the simulator's history loaded into DuckDB, the ranker's feature views'
+ * offline rows computed by the offline engine), then `buildRankingSamples` (one row per impression, features
+ * as of 1 ms before it). Training rows: from half a day after the start to the start of the last day; test
+ * rows: the last day. `--cache DIR` keeps the samples of each (users, items, days, seed) in DIR, so other
+ * model settings can be measured without rebuilding the world (most of the time at 15,000 users).
+ *
+ * Besides each model's mean per-user AUC, the table gives its difference from the baseline with a standard
+ * error over users (the per-user differences' deviation / sqrt(users)): the noise of the test day's draw,
+ * for a paired comparison on the same users.
+ *
+ * Flags: `--models` (comma-separated: lr, gbdt, mlp, blend, stack; blend also prints blend-logit);
+ * the network's `--hidden 64,32 --epochs --learning-rate --batch --l2 --task-weights --mlp-seed --wide
+ * false`, `--mlp-seeds N` (the mean of N networks); the baseline's `--lr-epochs --lr-rate --lr-seed`
+ * (defaults: the baseline as docs/ranker.md defines it); `--cross` (each model's output for one task
+ * against every task's labels); `--dump DIR` (test outputs, labels and users as files); `--timing`
+ * (serving time of 300 candidates per call, p50/p99, the network beside the trees).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MS_PER_DAY } from '../src/core/clock.js';
+import { Rng } from '../src/core/rng.js';
+import { auc, meanUserAuc } from '../src/evaluation/classification-metrics.js';
+import { evaluateRankerTasks, type RankerTaskReport } from '../src/evaluation/ranker-evaluation.js';
+import { predictGbdtTasks, trainGbdt } from '../src/models/ranker-gbdt.js';
+import { fitLinear, predictLogisticRanker, trainLogisticRanker } from '../src/models/ranker-linear.js';
+import { MlpScorer, predictMlpTasks, trainMlpRanker } from '../src/models/ranker-mlp.js';
+import { RankerScorer } from '../src/models/ranker-scorer.js';
+import {
+  buildRankingSamples,
+  modelInput,
+  RANKING_TASKS,
+  type RankingSamples,
+  selectSamples,
+  TASK_COUNT,
+  WATCH_FRACTION_TASK,
+} from '../src/models/ranking-samples.js';
+import { buildRankingWorld } from '../test/helpers/ranking-world.js';
+import { measureEach } from './harness/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    users: { type: 'string', default: '5000' },
+    items: { type: 'string', default: '1000' },
+    days: { type: 'string', default: '3' },
+    seed: { type: 'string', default: '7' },
+    cache: { type: 'string' },
+    models: { type: 'string', default: 'lr,gbdt,mlp,blend' },
+    hidden: { type: 'string', default: '64,32' },
+    epochs: { type: 'string', default: '8' },
+    'learning-rate': { type: 'string', default: '0.002' },
+    batch: { type: 'string', default: '256' },
+    l2: { type: 'string', default: '0.00001' },
+    'task-weights': { type: 'string', default: '1,1,1,1,1' },
+    'mlp-seed': { type: 'string', default: '5' },
+    'mlp-seeds': { type: 'string', default: '1' },
+    'lr-epochs': { type: 'string', default: '10' },
+    'lr-seed': { type: 'string', default: '3' },
+    'lr-rate': { type: 'string', default: '0.01' },
+    wide: { type: 'string', default: 'true' },
+    timing: { type: 'boolean', default: false },
+    cross: { type: 'boolean', default: false },
+    dump: { type: 'string' },
+  },
+});
+const num = (name: keyof typeof args) => Number(args[name]);
+const list = (name: keyof typeof args) => String(args[name]).split(',').map(Number);
+const USERS = num('users');
+const ITEMS = num('items');
+const DAYS = num('days');
+const SEED = num('seed');
+const models = new Set(String(args.models).split(','));
+
+interface CachedSamples {
+  samples: RankingSamples;
+  startMs: number;
+}
+
+function cachePath(dir: string): string {
+  return join(dir, `samples-u${USERS}-i${ITEMS}-d${DAYS}-s${SEED}.bin`);
+}
+
+function saveSamples(path: string, { samples, startMs }: CachedSamples): void {
+  const header = Buffer.from(
+    JSON.stringify({
+      rows: samples.rows,
+      startMs,
+      userFeatureNames: samples.userFeatureNames,
+      candidateFeatureNames: samples.candidateFeatureNames,
+      userIds: samples.userIds,
+      itemIds: samples.itemIds,
+      requestIds: samples.requestIds,
+    }),
+  );
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length);
+  const bytes = (a: Float32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  // tsMs first (8-byte aligned after padding the header).
+  const pad = Buffer.alloc((8 - ((4 + header.length) % 8)) % 8);
+  writeFileSync(
+    path,
+    Buffer.concat([
+      length,
+      header,
+      pad,
+      bytes(samples.tsMs),
+      bytes(samples.user),
+      bytes(samples.candidate),
+      bytes(samples.labels),
+    ]),
+  );
+}
+
+function loadSamples(path: string): CachedSamples {
+  const file = readFileSync(path);
+  const headerLength = file.readUInt32LE(0);
+  const h = JSON.parse(file.subarray(4, 4 + headerLength).toString());
+  let at = 4 + headerLength;
+  at += (8 - (at % 8)) % 8;
+  const rows: number = h.rows;
+  const copy = (n: number, kind: 'f32' | 'f64') => {
+    const size = kind === 'f32' ? 4 : 8;
+    const buffer = file.buffer.slice(file.byteOffset + at, file.byteOffset + at + n * size);
+    at += n * size;
+    return kind === 'f32' ? new Float32Array(buffer) : new Float64Array(buffer);
+  };
+  const tsMs = copy(rows, 'f64') as Float64Array;
+  const user = copy(rows * h.userFeatureNames.length, 'f32') as Float32Array;
+  const candidate = copy(rows * h.candidateFeatureNames.length, 'f32') as Float32Array;
+  const labels = copy(rows * TASK_COUNT, 'f32') as Float32Array;
+  return {
+    startMs: h.startMs,
+    samples: {
+      rows,
+      userFeatureNames: h.userFeatureNames,
+      candidateFeatureNames: h.candidateFeatureNames,
+      user,
+      candidate,
+      labels,
+      userIds: h.userIds,
+      itemIds: h.itemIds,
+      requestIds: h.requestIds,
+      tsMs,
+    },
+  };
+}
+
+async function samplesOfWorld(): Promise<CachedSamples> {
+  const cached = args.cache ? cachePath(args.cache) : undefined;
+  if (cached && existsSync(cached)) {
+    console.error(`samples from ${cached}`);
+    return loadSamples(cached);
+  }
+  const began = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'foryou-ranker-family-'));
+  try {
+    const world = await buildRankingWorld(dir, { users: USERS, items: ITEMS, days: DAYS, seed: SEED });
+    try {
+      const samples = await buildRankingSamples(world.db, world.registry, { featureRows: world.featureRows });
+      console.error(
+        `world: ${world.events} events, ${samples.rows} impressions (${((performance.now() - began) / 1000).toFixed(0)} s)`,
+      );
+      const result = { samples, startMs: world.world.startMs };
+      if (cached) {
+        mkdirSync(args.cache!, { recursive: true });
+        saveSamples(cached, result);
+      }
+      return result;
+    } finally {
+      world.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Per-user AUC of one task's scores, per user with both classes (users in first-seen order). */
+function perUserAuc(groups: number[][], scores: ArrayLike<number>, labels: Uint8Array): Float64Array {
+  return Float64Array.from(groups, (rows) =>
+    auc(
+      rows.map((r) => scores[r]!),
+      rows.map((r) => labels[r]!),
+    ),
+  );
+}
+
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+const { samples, startMs } = await samplesOfWorld();
+const cut = startMs + (DAYS - 1) * MS_PER_DAY;
+const train = selectSamples(
+  samples,
+  (r) => samples.tsMs[r]! >= startMs + MS_PER_DAY / 2 && samples.tsMs[r]! < cut,
+);
+const test = selectSamples(samples, (r) => samples.tsMs[r]! >= cut);
+const U = samples.userFeatureNames.length;
+const C = samples.candidateFeatureNames.length;
+const width = U + C;
+const xTrain = modelInput(train);
+const xTest = modelInput(test);
+console.error(`${train.rows} training rows, ${test.rows} test rows, ${width} features`);
+
+const outputs = new Map<string, Float64Array>();
+let gbdt: ReturnType<typeof trainGbdt> | undefined;
+let mlp: ReturnType<typeof trainMlpRanker> | undefined;
+if (models.has('lr')) {
+  const t = performance.now();
+  // The baseline as docs/ranker.md defines it: 10 epochs, rate 0.01, seed 3 (trainLogisticRanker's defaults).
+  const model = trainLogisticRanker(xTrain, width, train.labels, {
+    epochs: num('lr-epochs'),
+    seed: num('lr-seed'),
+    learningRate: num('lr-rate'),
+  });
+  outputs.set('lr', predictLogisticRanker(model, xTest));
+  console.error(`lr trained in ${seconds(t)}`);
+}
+if (models.has('gbdt') || models.has('blend')) {
+  const t = performance.now();
+  gbdt = trainGbdt(xTrain, width, train.labels);
+  outputs.set('gbdt', predictGbdtTasks(gbdt, xTest));
+  console.error(`gbdt trained in ${seconds(t)}`);
+}
+const mlpOptions = {
+  hidden: list('hidden'),
+  epochs: num('epochs'),
+  learningRate: num('learning-rate'),
+  batch: num('batch'),
+  l2: num('l2'),
+  taskWeights: list('task-weights'),
+  seed: num('mlp-seed'),
+  wide: args.wide !== 'false',
+};
+if (models.has('mlp') || models.has('blend')) {
+  const t = performance.now();
+  mlp = trainMlpRanker(xTrain, width, train.labels, mlpOptions);
+  outputs.set('mlp', predictMlpTasks(mlp, xTest));
+  console.error(`mlp ${JSON.stringify(mlpOptions)} trained in ${seconds(t)}`);
+}
+if (num('mlp-seeds') > 1 && mlp) {
+  // An ensemble: the mean of the task outputs of networks trained from different seeds.
+  const t = performance.now();
+  const sum = Float64Array.from(outputs.get('mlp')!);
+  for (let i = 1; i < num('mlp-seeds'); i++) {
+    const other = predictMlpTasks(
+      trainMlpRanker(xTrain, width, train.labels, { ...mlpOptions, seed: mlpOptions.seed + i }),
+      xTest,
+    );
+    for (let j = 0; j < sum.length; j++) sum[j]! += other[j]!;
+  }
+  outputs.set(
+    'mlp',
+    sum.map((v) => v / num('mlp-seeds')),
+  );
+  console.error(`${num('mlp-seeds')} networks in ${seconds(t)}`);
+}
+if (models.has('blend') && gbdt && mlp) {
+  // Per task: the mean of the two models' probabilities (and of their watch fractions).
+  const a = outputs.get('gbdt')!;
+  const b = outputs.get('mlp')!;
+  outputs.set(
+    'blend',
+    a.map((v, i) => (v + b[i]!) / 2),
+  );
+  // Per task: the mean of their log-odds (the watch fraction as above).
+  const logit = (p: number) => Math.log(Math.max(1e-7, p) / Math.max(1e-7, 1 - p));
+  outputs.set(
+    'blend-logit',
+    a.map((v, i) =>
+      i % TASK_COUNT === WATCH_FRACTION_TASK
+        ? (v + b[i]!) / 2
+        : 1 / (1 + Math.exp(-(logit(v) + logit(b[i]!)) / 2)),
+    ),
+  );
+}
+
+if (models.has('stack') && gbdt && mlp) {
+  // Cross-task stacking: each binary task's output is a logistic regression on both models' outputs for
+  // every task (log-odds; the watch fraction as it is), fitted on the last third of the training period
+  // by models trained on the first two thirds, then applied to the full models' outputs on the test day.
+  const t = performance.now();
+  const from = startMs + MS_PER_DAY / 2;
+  const mid = from + ((cut - from) * 2) / 3;
+  const partA = selectSamples(train, (r) => train.tsMs[r]! < mid);
+  const partB = selectSamples(train, (r) => train.tsMs[r]! >= mid);
+  const xa = modelInput(partA);
+  const xb = modelInput(partB);
+  const gA = trainGbdt(xa, width, partA.labels);
+  const mA = trainMlpRanker(xa, width, partA.labels, mlpOptions);
+  const F = 2 * TASK_COUNT;
+  const logit = (p: number) => Math.log(Math.max(1e-7, p) / Math.max(1e-7, 1 - p));
+  const stackInput = (g: Float64Array, m: Float64Array) => {
+    const rows = g.length / TASK_COUNT;
+    const out = new Float32Array(rows * F);
+    for (let r = 0; r < rows; r++)
+      for (let k = 0; k < TASK_COUNT; k++) {
+        const tr = (v: number) => (k === WATCH_FRACTION_TASK ? v : logit(v));
+        out[r * F + k] = tr(g[r * TASK_COUNT + k]!);
+        out[r * F + TASK_COUNT + k] = tr(m[r * TASK_COUNT + k]!);
+      }
+    return out;
+  };
+  const fb = stackInput(predictGbdtTasks(gA, xb), predictMlpTasks(mA, xb));
+  const ft = stackInput(outputs.get('gbdt')!, outputs.get('mlp')!);
+  const mean = new Float64Array(F);
+  const sd = new Float64Array(F);
+  const rowsB = partB.rows;
+  for (let r = 0; r < rowsB; r++) for (let f = 0; f < F; f++) mean[f]! += fb[r * F + f]! / rowsB;
+  for (let r = 0; r < rowsB; r++)
+    for (let f = 0; f < F; f++) sd[f]! += (fb[r * F + f]! - mean[f]!) ** 2 / rowsB;
+  const norm = (x: Float32Array) => x.map((v, i) => (v - mean[i % F]!) / Math.sqrt(sd[i % F]! + 1e-12));
+  const zb = norm(fb);
+  const zt = norm(ft);
+  const stacked = Float64Array.from(outputs.get('blend')!);
+  let positives = '';
+  for (let k = 0; k < TASK_COUNT; k++) {
+    if (k === WATCH_FRACTION_TASK) continue;
+    const w = fitLinear(zb, F, (r) => partB.labels[r * TASK_COUNT + k]!, true, {
+      epochs: 20,
+      l2: 1e-3,
+      seed: 31 + k,
+    });
+    for (let r = 0; r < test.rows; r++) {
+      let a = w[F]!;
+      for (let f = 0; f < F; f++) a += w[f]! * zt[r * F + f]!;
+      stacked[r * TASK_COUNT + k] = 1 / (1 + Math.exp(-a));
+    }
+    let n = 0;
+    for (let r = 0; r < rowsB; r++) n += partB.labels[r * TASK_COUNT + k]!;
+    positives += ` ${RANKING_TASKS[k]} ${n}: [${Array.from(w.subarray(0, F), (v) => v.toFixed(2)).join(' ')}]`;
+  }
+  outputs.set('stack', stacked);
+  console.error(`stack fitted on ${rowsB} rows in ${seconds(t)};${positives}`);
+}
+
+if (args.dump) {
+  // Test rows' outputs, labels and users, for analysis elsewhere.
+  mkdirSync(args.dump, { recursive: true });
+  for (const [name, out] of outputs) writeFileSync(join(args.dump, `${name}.f64`), out);
+  writeFileSync(join(args.dump, 'labels.f32'), test.labels);
+  writeFileSync(join(args.dump, 'users.json'), JSON.stringify(test.userIds));
+}
+
+// Per-user AUCs, for the paired differences from the baseline.
+const groupOf = new Map<string, number[]>();
+test.userIds.forEach((u, r) => {
+  const g = groupOf.get(u);
+  if (g) g.push(r);
+  else groupOf.set(u, [r]);
+});
+const groups = [...groupOf.values()];
+const binary = RANKING_TASKS.map((_, k) =>
+  Uint8Array.from({ length: test.rows }, (_, r) => {
+    const y = test.labels[r * TASK_COUNT + k]!;
+    return k === WATCH_FRACTION_TASK ? (y >= 0.5 ? 1 : 0) : y;
+  }),
+);
+const reports = new Map<string, RankerTaskReport[]>();
+const userAucs = new Map<string, Float64Array[]>();
+for (const [name, out] of outputs) {
+  reports.set(name, evaluateRankerTasks(test.userIds, out, test.labels));
+  userAucs.set(
+    name,
+    RANKING_TASKS.map((_, k) =>
+      perUserAuc(
+        groups,
+        Float64Array.from({ length: test.rows }, (_, r) => out[r * TASK_COUNT + k]!),
+        binary[k]!,
+      ),
+    ),
+  );
+}
+
+const f4 = (v: number) => v.toFixed(4);
+const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
+function difference(name: string, k: number): string {
+  const base = userAucs.get('lr')?.[k];
+  const mine = userAucs.get(name)![k]!;
+  if (!base || name === 'lr') return '';
+  let n = 0;
+  let sum = 0;
+  let sq = 0;
+  for (let u = 0; u < mine.length; u++) {
+    if (Number.isNaN(mine[u]!) || Number.isNaN(base[u]!)) continue;
+    const d = mine[u]! - base[u]!;
+    n++;
+    sum += d;
+    sq += d * d;
+  }
+  const mean = sum / n;
+  const se = Math.sqrt(Math.max(0, sq / n - mean * mean) / n);
+  return ` (${signed(mean)} ± ${se.toFixed(4)})`;
+}
+
+const positives = reports
+  .values()
+  .next()
+  .value!.map((r) => r.positives);
+console.log(
+  `\nworld: ${USERS} users x ${ITEMS} videos x ${DAYS} days, seed ${SEED}; ${train.rows} training rows, ${test.rows} test rows`,
+);
+console.log(`mlp: ${JSON.stringify(mlpOptions)}`);
+console.log(
+  'per-user AUC (difference from lr ± its standard error over users); watch fraction: per-user AUC of fraction >= 0.5, then MAE\n',
+);
+console.log(
+  `| model | ${RANKING_TASKS.map((t, k) => `${t} (${positives[k]})`).join(' | ')} | watch fraction MAE |`,
+);
+console.log(`|---|${RANKING_TASKS.map(() => '---|').join('')}---|`);
+for (const [name, report] of reports)
+  console.log(
+    `| ${name} | ${report.map((r, k) => `${f4(r.userAuc)}${difference(name, k)}`).join(' | ')} | ${f4(report[WATCH_FRACTION_TASK]!.mae!)} |`,
+  );
+
+if (args.cross) {
+  // How well each model's output for one task ranks another task's labels (per-user AUC): shared signal.
+  console.log('\nper-user AUC of a model output (rows) against task labels (columns)\n');
+  console.log(`| model output | ${RANKING_TASKS.join(' | ')} |`);
+  console.log(`|---|${RANKING_TASKS.map(() => '---|').join('')}`);
+  for (const [name, out] of outputs)
+    for (let j = 0; j < TASK_COUNT; j++) {
+      const scores = Float64Array.from({ length: test.rows }, (_, r) => out[r * TASK_COUNT + j]!);
+      const cells = RANKING_TASKS.map((_, k) => f4(meanUserAuc(test.userIds, scores, binary[k]!)));
+      console.log(`| ${name} ${RANKING_TASKS[j]} | ${cells.join(' | ')} |`);
+    }
+}
+
+if (args.timing && mlp) {
+  // Serving time for 300 candidates of one request: real user and candidate rows drawn from the test day.
+  const N = 300;
+  const rng = new Rng('ranker-family-timing');
+  const requests = Array.from({ length: 32 }, () => {
+    const u = rng.int(test.rows);
+    const candidates = new Float32Array(N * C);
+    for (let j = 0; j < N; j++) {
+      const r = rng.int(test.rows);
+      candidates.set(test.candidate.subarray(r * C, (r + 1) * C), j * C);
+    }
+    return { user: test.user.slice(u * U, (u + 1) * U), candidates };
+  });
+  const scores = new Float32Array(N);
+  const tasks = new Float32Array(N * TASK_COUNT);
+  const mlpScorer = new MlpScorer(mlp, U);
+  let next = 0;
+  const fns: Record<string, () => unknown> = {
+    mlp: () => {
+      const q = requests[next++ & 31]!;
+      return mlpScorer.score(q.user, q.candidates, scores, tasks);
+    },
+  };
+  if (gbdt) {
+    const treeScorer = new RankerScorer(gbdt, U);
+    fns['gbdt'] = () => {
+      const q = requests[next++ & 31]!;
+      return treeScorer.score(q.user, q.candidates, scores, tasks);
+    };
+    const blendTasks = new Float32Array(N * TASK_COUNT);
+    fns['gbdt+mlp'] = () => {
+      const q = requests[next++ & 31]!;
+      treeScorer.score(q.user, q.candidates, scores, tasks);
+      return mlpScorer.score(q.user, q.candidates, scores, blendTasks);
+    };
+  }
+  const measured = await measureEach(fns, { warmupMs: 500, runs: 3000, minTimeMs: 3000 });
+  console.log(`\nserving, ${N} candidates per call (shared 2-core machine, other jobs running: noisy)\n`);
+  console.log('| scorer | p50 | p99 | min |');
+  console.log('|---|---|---|---|');
+  for (const [name, m] of Object.entries(measured))
+    console.log(
+      `| ${name} | ${(m.stats.median / 1e6).toFixed(3)} ms | ${(m.stats.p99 / 1e6).toFixed(3)} ms | ${(m.stats.min / 1e6).toFixed(3)} ms |`,
+    );
+}
