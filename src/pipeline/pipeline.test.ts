@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isForyouError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
 import type { CandidateSource, Filter, Scorer, Selector } from './components.js';
 import { Pipeline, type PipelineDefinition } from './pipeline.js';
 import { TraceBuffer } from './trace.js';
@@ -11,6 +12,7 @@ interface Q {
 interface C {
   id: string;
   origin: string;
+  key?: number;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -230,6 +232,62 @@ describe('Pipeline', () => {
     ).run({ user: 'u' });
     expect(result.items.map((s) => s.candidate.id)).toEqual(['v3', 'v4', 'v2', 'v1']);
     expect(result.trace.components.find((c) => c.id === 'rank')).toMatchObject({ in: 2, out: 2 });
+  });
+
+  it('orders a cascade of limited scorers as sorting everything by (last scorer, score) before each would', async () => {
+    const rng = new Rng('cascade');
+    for (let round = 0; round < 30; round++) {
+      const n = 1 + rng.int(40);
+      const ids = Array.from({ length: n }, (_, k) => `v${k}`);
+      // Few distinct scores, so ties are common; a scorer may fail (its candidates keep their scores).
+      const stages = Array.from({ length: 1 + rng.int(4) }, (_, t) => ({
+        limit: rng.float() < 0.3 ? undefined : rng.int(n + 3),
+        fails: rng.float() < 0.2,
+        score: new Map(ids.map((id) => [id, rng.int(5)])),
+        t,
+      }));
+      const scorers: Scorer<Q, C>[] = stages.map((st) => ({
+        id: `s${st.t}`,
+        kind: 'scorer',
+        ...(st.limit === undefined ? {} : { limit: st.limit }),
+        score: async (_q, cs) => {
+          if (st.fails) throw new Error('down');
+          return cs.map((c) => st.score.get(c.id)!);
+        },
+      }));
+      const result = await new Pipeline(definition({ sources: [source('a', ids)], scorers })).run({
+        user: 'u',
+      });
+      // Reference: a stable sort of every candidate by (tier, score) before each scorer and at the end.
+      let ranked = ids.map((id) => ({ id, score: 0, tier: -1 }));
+      const order = () => [...ranked].sort((a, b) => b.tier - a.tier || b.score - a.score);
+      for (const st of stages) {
+        ranked = order();
+        if (st.fails) continue;
+        for (const r of st.limit === undefined ? ranked : ranked.slice(0, st.limit)) {
+          r.score = st.score.get(r.id)!;
+          r.tier = st.t;
+        }
+      }
+      expect(result.items.map((x) => x.candidate.id)).toEqual(order().map((r) => r.id));
+    }
+  });
+
+  it('merges candidates on their integer key when they have one', async () => {
+    const keyed: CandidateSource<Q, C> = {
+      id: 'keyed',
+      kind: 'candidate-source',
+      fetch: async () => [
+        { id: 'v1', origin: 'keyed', key: 1 },
+        { id: 'v2', origin: 'keyed', key: 2 },
+        { id: 'v1', origin: 'keyed-again', key: 1 },
+      ],
+    };
+    const result = await new Pipeline(definition({ sources: [keyed] })).run({ user: 'u' });
+    expect(result.items.map((s) => [s.candidate.id, s.candidate.origin])).toEqual([
+      ['v2', 'keyed'],
+      ['v1', 'keyed'],
+    ]);
   });
 
   it('narrows candidate width under load and widens it again', async () => {

@@ -281,14 +281,21 @@ export class Pipeline<Q extends object, C extends Candidate> {
           ),
         ),
       );
-      const seen = new Set<string>();
+      const seenIds = new Set<string>();
+      const seenKeys = new Set<number>();
       let candidates: C[] = [];
       for (const list of fetched)
-        for (const c of list)
-          if (!seen.has(c.id)) {
-            seen.add(c.id);
-            candidates.push(c);
+        for (const c of list) {
+          const key = c.key;
+          if (key !== undefined) {
+            if (seenKeys.has(key)) continue;
+            seenKeys.add(key);
+          } else {
+            if (seenIds.has(c.id)) continue;
+            seenIds.add(c.id);
           }
+          candidates.push(c);
+        }
 
       for (const h of def.candidateHydrators ?? []) {
         const input = candidates;
@@ -324,10 +331,12 @@ export class Pipeline<Q extends object, C extends Candidate> {
         candidates = result.kept;
       }
 
+      // `ranked` stays ordered by (tier, score), best first: a scorer rescores a prefix of it (the best
+      // `limit`, or all), which then outranks the rest, so only that prefix is sorted again.
       const ranked: Ranked<C>[] = candidates.map((candidate) => ({ candidate, score: 0, tier: -1 }));
       for (const [tier, scorer] of (def.scorers ?? []).entries()) {
-        ranked.sort((a, b) => b.tier - a.tier || b.score - a.score);
-        const chosen = scorer.limit === undefined ? ranked : ranked.slice(0, scorer.limit);
+        const count = scorer.limit === undefined ? ranked.length : Math.min(scorer.limit, ranked.length);
+        const chosen = count === ranked.length ? ranked : ranked.slice(0, count);
         const input = chosen.map((r) => r.candidate);
         const scores = await guarded(
           scorer,
@@ -344,13 +353,16 @@ export class Pipeline<Q extends object, C extends Candidate> {
             if (v) t.scores = input.slice(0, 20).map((c, k) => ({ id: c.id, score: Number(v[k]) }));
           },
         );
-        if (scores)
-          chosen.forEach((r, k) => {
-            r.score = Number(scores[k]);
-            r.tier = tier;
-          });
+        if (scores) {
+          for (let k = 0; k < count; k++) {
+            chosen[k]!.score = Number(scores[k]);
+            chosen[k]!.tier = tier;
+          }
+          // Stable, so ties keep the order the earlier scorers gave them.
+          chosen.sort((a, b) => b.score - a.score);
+          if (chosen !== ranked) for (let k = 0; k < count; k++) ranked[k] = chosen[k]!;
+        }
       }
-      ranked.sort((a, b) => b.tier - a.tier || b.score - a.score);
       const scored: Scored<C>[] = ranked.map((r) => ({ candidate: r.candidate, score: r.score }));
 
       const selected = await guarded(

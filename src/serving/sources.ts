@@ -8,13 +8,21 @@ type Source = CandidateSource<FeedQuery, FeedCandidate>;
 
 /**
  * How many more neighbours the ANN source asks for than it keeps, so that the language filter does not
- * empty it. Its search asks for `round(width * ANN_OVER_FETCH)` items (750 at the nominal 500), which is
+ * empty it. Its search asks for `round(width * ANN_OVER_FETCH)` items (510 at the nominal 340), which is
  * the setting bench/ann.bench.ts measures recall at.
  */
 export const ANN_OVER_FETCH = 1.5;
 
 function candidate(query: FeedQuery, item: number, source: string, retrieval: number): FeedCandidate {
-  return { id: query.bundle.data.itemIds[item]!, item, source, retrieval, featureRow: -1, score: Number.NaN };
+  return {
+    id: query.bundle.data.itemIds[item]!,
+    key: item,
+    item,
+    source,
+    retrieval,
+    featureRow: -1,
+    score: Number.NaN,
+  };
 }
 
 /** Nearest items to the user's vector in one embedding space (known users, unless `anonymous`). */

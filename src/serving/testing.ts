@@ -66,5 +66,13 @@ export function tinyQuery(bundle: ServingBundle, count: number, extra: Partial<F
 }
 
 export function candidateOf(bundle: ServingBundle, item: number, source = 'ann-factors'): FeedCandidate {
-  return { id: bundle.data.itemIds[item]!, item, source, retrieval: 0, featureRow: -1, score: Number.NaN };
+  return {
+    id: bundle.data.itemIds[item]!,
+    key: item,
+    item,
+    source,
+    retrieval: 0,
+    featureRow: -1,
+    score: Number.NaN,
+  };
 }
