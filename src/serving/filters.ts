@@ -40,7 +40,16 @@ export class SeenFilter implements FeedFilter {
   apply(query: FeedQuery, candidates: FeedCandidate[]): FilterResult<FeedCandidate> {
     const seen = query.seen;
     if (!seen || seen.size === 0) return { kept: candidates, removed: [] };
-    return split(candidates, (c) => (seen.has(c.id) ? 'already served' : null));
+    if (seen.size > candidates.length)
+      return split(candidates, (c) => (seen.has(c.id) ? 'already served' : null));
+    // A short history: its ids become item indices once, so no candidate's id string is read.
+    const { itemIndex } = query.bundle;
+    const items = new Set<number>();
+    for (const id of seen) {
+      const i = itemIndex.get(id);
+      if (i !== undefined) items.add(i);
+    }
+    return split(candidates, (c) => (items.has(c.item) ? 'already served' : null));
   }
 }
 
