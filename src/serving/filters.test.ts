@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { SeenFilter } from './filters.js';
+import { candidateOf, tinyBundle, tinyQuery } from './testing.js';
+
+describe('SeenFilter', () => {
+  const bundle = tinyBundle(40, 10, 8);
+  const candidates = () => [3, 5, 7, 9].map((i) => candidateOf(bundle, i));
+
+  it('drops served items whether the history is shorter or longer than the candidate list', () => {
+    const short = new Set(['v5', 'v9', 'unknown-id']);
+    const long = new Set([...short, ...Array.from({ length: 30 }, (_, k) => `v${10 + k}`)]);
+    for (const seen of [short, long]) {
+      const result = new SeenFilter().apply(tinyQuery(bundle, 5, { seen }), candidates());
+      expect(result.kept.map((c) => c.id)).toEqual(['v3', 'v7']);
+      expect(result.removed.map((r) => [r.candidate.id, r.reason])).toEqual([
+        ['v5', 'already served'],
+        ['v9', 'already served'],
+      ]);
+    }
+  });
+});
