@@ -26,6 +26,7 @@ import { PromotedRanker } from '../serving/multitask-ranker.js';
 import { FusedRanker } from '../serving/ranker.js';
 import { type FeedEndpoint, feedRoutes } from '../serving/routes.js';
 import { SeenStore } from '../serving/seen-store.js';
+import { TwoTowerHolder } from '../serving/two-tower-space.js';
 import { audienceOf, STEP_MS, simulateHistory } from '../sim/history.js';
 import { World } from '../sim/world.js';
 import { openKeyValueStore } from '../store/open.js';
@@ -153,6 +154,7 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
     maxBatchRecords: config.ingest.maxBatchEvents,
   });
   let holder: BundleHolder | null = null;
+  let twoTower: TwoTowerHolder | null = null;
   const artifacts = new ArtifactRegistry(join(dir, 'artifacts'));
   const seen = new SeenStore(store);
   const impressions = new ImpressionLogger(log, { clock: clock.now });
@@ -216,8 +218,12 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
 
     // Offline: lake, models, serving bundle.
     const jobState = new JobStateFile(join(dir, 'jobs.json'));
-    const graph = foryouJobs(config, { models: ['popularity', 'item-knn', 'als'], clock, seed: o.seed });
-    const targets = ['build-bundle', 'train-ranker'];
+    const graph = foryouJobs(config, {
+      models: ['popularity', 'item-knn', 'als', 'two-tower'],
+      clock,
+      seed: o.seed,
+    });
+    const targets = ['build-bundle', 'build-two-tower-index', 'train-ranker'];
     const jobCount = graph.order(targets).length;
     let jobsDone = 0;
     const train = async () => {
@@ -240,6 +246,9 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
     await train();
     let trainSeconds = (performance.now() - trainStarted) / 1000;
     holder = await BundleHolder.fromRegistry(artifacts);
+    const bundles = holder;
+    twoTower = new TwoTowerHolder(() => bundles.current);
+    await twoTower.reload(artifacts);
     const ranker = new PromotedRanker(artifacts, online, new FusedRanker());
     await ranker.refresh();
     if (ranker.servingVersion === null) throw new ForyouError('FY_JOB_FAILED', 'the demo trained no ranker');
@@ -256,7 +265,7 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
       {
         name: TREATMENT,
         share: o.treatmentShare,
-        feed: new FeedService(holder, seen, { ...pipelineBase, ranker }),
+        feed: new FeedService(holder, seen, { ...pipelineBase, ranker, spaces: [twoTower.entry] }),
       },
       {
         name: CONTROL,
@@ -318,6 +327,7 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
         const t0 = performance.now();
         await train();
         await holder.reload(artifacts);
+        await twoTower.reload(artifacts);
         await ranker.refresh();
         trainSeconds += (performance.now() - t0) / 1000;
         retrains++;
@@ -348,6 +358,7 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
     );
   } finally {
     holder?.stop();
+    twoTower?.close();
     await app.close();
     await impressions.flush().catch(() => {});
     await store.close();
