@@ -60,6 +60,8 @@ export interface FeedQuery {
   // Filled by query hydrators.
   /** Items already served to this user (impression history in the online store). */
   seen?: Set<string>;
+  /** The same as bundle item indices (ids the bundle does not know left out). */
+  seenItems?: Set<number>;
   /** Recently engaged items (online features, else the bundle), newest first. */
   recent?: number[];
   /** Creators the user follows. */

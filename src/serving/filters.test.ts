@@ -6,11 +6,12 @@ describe('SeenFilter', () => {
   const bundle = tinyBundle(40, 10, 8);
   const candidates = () => [3, 5, 7, 9].map((i) => candidateOf(bundle, i));
 
-  it('drops served items whether the history is shorter or longer than the candidate list', () => {
+  it('drops served items: by item index when hydrated so, else by id for a short or a long history', () => {
     const short = new Set(['v5', 'v9', 'unknown-id']);
     const long = new Set([...short, ...Array.from({ length: 30 }, (_, k) => `v${10 + k}`)]);
-    for (const seen of [short, long]) {
-      const result = new SeenFilter().apply(tinyQuery(bundle, 5, { seen }), candidates());
+    const variants = [{ seen: short }, { seen: long }, { seen: long, seenItems: new Set([5, 9]) }];
+    for (const hydrated of variants) {
+      const result = new SeenFilter().apply(tinyQuery(bundle, 5, hydrated), candidates());
       expect(result.kept.map((c) => c.id)).toEqual(['v3', 'v7']);
       expect(result.removed.map((r) => [r.candidate.id, r.reason])).toEqual([
         ['v5', 'already served'],

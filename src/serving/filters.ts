@@ -40,6 +40,8 @@ export class SeenFilter implements FeedFilter {
   apply(query: FeedQuery, candidates: FeedCandidate[]): FilterResult<FeedCandidate> {
     const seen = query.seen;
     if (!seen || seen.size === 0) return { kept: candidates, removed: [] };
+    const seenItems = query.seenItems;
+    if (seenItems) return split(candidates, (c) => (seenItems.has(c.item) ? 'already served' : null));
     if (seen.size > candidates.length)
       return split(candidates, (c) => (seen.has(c.id) ? 'already served' : null));
     // A short history: its ids become item indices once, so no candidate's id string is read.

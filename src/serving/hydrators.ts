@@ -15,8 +15,16 @@ export class SeenHistoryHydrator implements QueryHydrator<FeedQuery> {
   async hydrate(query: FeedQuery): Promise<Partial<FeedQuery>> {
     const seen = new Set(await this.seen.read(query.userId));
     for (const id of query.previousPage) seen.add(id);
+    // As item indices too, once per request: the filter and the list sources test candidates by index.
+    const { itemIndex } = query.bundle;
+    const seenItems = new Set<number>();
+    for (const id of seen) {
+      const i = itemIndex.get(id);
+      if (i !== undefined) seenItems.add(i);
+    }
     query.scratch.hydrated.seen = seen;
-    return { seen };
+    query.scratch.hydrated.seenItems = seenItems;
+    return { seen, seenItems };
   }
 }
 

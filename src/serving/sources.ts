@@ -110,8 +110,11 @@ export class TrendingSource implements Source {
     const { trending, languages } = query.bundle.data;
     const list = rowOf(trending, query.locale ?? languages.length);
     const take = Math.min(list.length, ctx.width(this.nominal, 20));
+    // Walks past what the user was already served, so a returning user still gets `take` candidates.
+    const seen = query.seenItems;
     const out: FeedCandidate[] = [];
-    for (let k = 0; k < take; k++) out.push(candidate(query, list[k]!, this.id, 1 - k / Math.max(1, take)));
+    for (let k = 0; k < list.length && out.length < take; k++)
+      if (!seen?.has(list[k]!)) out.push(candidate(query, list[k]!, this.id, 1 - k / list.length));
     return out;
   }
 }
@@ -155,7 +158,10 @@ export class FreshSource implements Source {
 
   async fetch(query: FeedQuery, ctx: RunContext): Promise<FeedCandidate[]> {
     const { fresh, languages } = query.bundle.data;
-    const list = rowOf(fresh, query.locale ?? languages.length);
+    const all = rowOf(fresh, query.locale ?? languages.length);
+    // Only videos the user was not served yet.
+    const seen = query.seenItems;
+    const list = seen && seen.size > 0 ? all.filter((i) => !seen.has(i)) : all;
     const take = Math.min(list.length, ctx.width(this.nominal, 10));
     const rng = new Rng(query.seed).fork('fresh');
     const picked = new Set<number>();
