@@ -30,6 +30,8 @@ import type { RequestTrace } from '../src/pipeline/trace.js';
 import { DEFAULT_CONNECTIVITY, DEFAULT_EXPANSION_ADD } from '../src/retrieval/ann-index.js';
 import { ServingBundle } from '../src/serving/bundle.js';
 import { BUNDLE_ARTIFACT } from '../src/serving/bundle-holder.js';
+import { SeenStore } from '../src/serving/seen-store.js';
+import { LmdbKeyValueStore } from '../src/store/lmdb-store.js';
 import { syntheticBundle, writeFeatures } from './harness/feed-world.js';
 import {
   benchArgs,
@@ -71,6 +73,19 @@ const WORLD = {
   connectivity: DEFAULT_CONNECTIVITY,
   expansionAdd: DEFAULT_EXPANSION_ADD,
 };
+
+/** Deletes every user's impression history (`sv:seen:*`) from the store; resolves to how many. */
+async function clearSeenHistories(storeDir: string): Promise<number> {
+  const store = await LmdbKeyValueStore.open(storeDir);
+  try {
+    const keys: string[] = [];
+    for await (const { key } of store.scanPrefix(SeenStore.keyOf(''), { limit: 10_000_000 })) keys.push(key);
+    for (let at = 0; at < keys.length; at += 10_000) await store.deleteMany(keys.slice(at, at + 10_000));
+    return keys.length;
+  } finally {
+    await store.close();
+  }
+}
 
 // ---------------------------------------------------------------------------------------------- load
 
@@ -153,7 +168,11 @@ async function main(): Promise<void> {
         throw new Error(
           `${dir} holds a bundle of ${JSON.stringify(meta.config)}, not ${JSON.stringify(WORLD)}; use another --dir`,
         );
-      process.stderr.write(`feed bench: reusing the bundle and features in ${dir}\n`);
+      // Earlier runs left impression histories behind; every run starts its users without one.
+      const cleared = await clearSeenHistories(join(dir, 'store'));
+      process.stderr.write(
+        `feed bench: reusing the bundle and features in ${dir} (${formatNumber(cleared)} impression histories cleared)\n`,
+      );
     } else {
       let t = performance.now();
       const data = syntheticBundle(WORLD, 7);

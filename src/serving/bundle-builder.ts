@@ -14,7 +14,7 @@ export interface BundleBuildInput {
   nowMs: number;
   /** Neighbours kept per item (default 30). */
   neighbours?: number;
-  /** Length of each trending and fresh list (default 1,000: the trending source takes up to 900). */
+  /** Length of each trending and fresh list (default 1,000: the trending source takes up to 900, skipping what the user was served). */
   listLength?: number;
   /** Half-life of a play in the trending score (default 1 day). */
   trendingHalfLifeMs?: number;
