@@ -18,10 +18,14 @@
  * error over users (the per-user differences' deviation / sqrt(users)): the noise of the test day's draw,
  * for a paired comparison on the same users.
  *
- * Flags: `--models` (comma-separated: lr, gbdt, mlp, blend, stack; blend also prints blend-logit);
+ * Flags: `--models` (comma-separated: lr, gbdt, gbdt-decay, mlp, blend, stack; blend also prints blend-logit;
+ * gbdt-decay is the trees with their linear base fitted with `--base-decay` over `--base-epochs`);
  * the network's `--hidden 64,32 --epochs --learning-rate --batch --l2 --task-weights --mlp-seed --wide
- * false`, `--mlp-seeds N` (the mean of N networks); the baseline's `--lr-epochs --lr-rate --lr-seed`
- * (defaults: the baseline as docs/ranker.md defines it); `--cross` (each model's output for one task
+ * false`, `--mlp-seeds N` (the mean of N networks); the baseline's `--lr-epochs --lr-rate --lr-seed
+ * --lr-decay linear|cosine` (defaults: the baseline as docs/ranker.md defines it) and `--lr-seeds N`: N
+ * baselines from seeds lr-seed, lr-seed + 1, ..., each printed as lr-sS with its training objective per task,
+ * and `lr` is then their mean per-user AUC per user (their mean MAE), the reference of the differences;
+ * `--cross` (each model's output for one task
  * against every task's labels); `--dump DIR` (test outputs, labels and users as files); `--timing`
  * (serving time of 300 candidates per call, p50/p99, the network beside the trees).
  */
@@ -34,7 +38,14 @@ import { Rng } from '../src/core/rng.js';
 import { auc, meanUserAuc } from '../src/evaluation/classification-metrics.js';
 import { evaluateRankerTasks, type RankerTaskReport } from '../src/evaluation/ranker-evaluation.js';
 import { predictGbdtTasks, trainGbdt } from '../src/models/ranker-gbdt.js';
-import { fitLinear, predictLogisticRanker, trainLogisticRanker } from '../src/models/ranker-linear.js';
+import {
+  fitLinear,
+  type LinearOptions,
+  linearObjective,
+  predictLogisticRanker,
+  standardize,
+  trainLogisticRanker,
+} from '../src/models/ranker-linear.js';
 import { MlpScorer, predictMlpTasks, trainMlpRanker } from '../src/models/ranker-mlp.js';
 import { RankerScorer } from '../src/models/ranker-scorer.js';
 import {
@@ -65,9 +76,13 @@ const { values: args } = parseArgs({
     'task-weights': { type: 'string', default: '1,1,1,1,1' },
     'mlp-seed': { type: 'string', default: '5' },
     'mlp-seeds': { type: 'string', default: '1' },
-    'lr-epochs': { type: 'string', default: '10' },
+    'lr-epochs': { type: 'string' },
     'lr-seed': { type: 'string', default: '3' },
+    'lr-seeds': { type: 'string', default: '1' },
     'lr-rate': { type: 'string', default: '0.01' },
+    'lr-decay': { type: 'string' },
+    'base-decay': { type: 'string', default: 'cosine' },
+    'base-epochs': { type: 'string', default: '30' },
     wide: { type: 'string', default: 'true' },
     timing: { type: 'boolean', default: false },
     cross: { type: 'boolean', default: false },
@@ -214,22 +229,56 @@ console.error(`${train.rows} training rows, ${test.rows} test rows, ${width} fea
 const outputs = new Map<string, Float64Array>();
 let gbdt: ReturnType<typeof trainGbdt> | undefined;
 let mlp: ReturnType<typeof trainMlpRanker> | undefined;
+const decayOf = (name: keyof typeof args): LinearOptions['decay'] => {
+  const v = args[name];
+  if (v === undefined || v === 'none') return undefined;
+  if (v !== 'linear' && v !== 'cosine')
+    throw new Error(`--${name} ${String(v)}: expected none, linear or cosine`);
+  return v;
+};
+/** Baselines fitted from several seeds, when `--lr-seeds` is above 1 (their names: lr-s3, lr-s4, ...). */
+const lrSeedNames: string[] = [];
 if (models.has('lr')) {
-  const t = performance.now();
   // The baseline as docs/ranker.md defines it: 10 epochs, rate 0.01, seed 3 (trainLogisticRanker's defaults).
-  const model = trainLogisticRanker(xTrain, width, train.labels, {
-    epochs: num('lr-epochs'),
-    seed: num('lr-seed'),
+  const seeds = Array.from({ length: num('lr-seeds') }, (_, i) => num('lr-seed') + i);
+  const options: LinearOptions = {
+    ...(args['lr-epochs'] === undefined ? {} : { epochs: num('lr-epochs') }),
     learningRate: num('lr-rate'),
-  });
-  outputs.set('lr', predictLogisticRanker(model, xTest));
-  console.error(`lr trained in ${seconds(t)}`);
+    decay: decayOf('lr-decay'),
+  };
+  for (const seed of seeds) {
+    const t = performance.now();
+    const model = trainLogisticRanker(xTrain, width, train.labels, { ...options, seed });
+    const name = seeds.length > 1 ? `lr-s${seed}` : 'lr';
+    if (seeds.length > 1) lrSeedNames.push(name);
+    outputs.set(name, predictLogisticRanker(model, xTest));
+    // The training objective each task's fit reached (what the schedule is meant to lower and steady).
+    const z = standardize(model.standardizer, xTrain, width);
+    const objective = RANKING_TASKS.map((_, k) =>
+      linearObjective(
+        z,
+        width,
+        (r) => train.labels[r * TASK_COUNT + k]!,
+        k !== WATCH_FRACTION_TASK,
+        model.weights.subarray(k * (width + 1), (k + 1) * (width + 1)),
+      ).toFixed(6),
+    );
+    console.log(`${name} ${JSON.stringify(options)} training objective per task: ${objective.join(' ')}`);
+    console.error(`${name} trained in ${seconds(t)}`);
+  }
 }
 if (models.has('gbdt') || models.has('blend')) {
   const t = performance.now();
   gbdt = trainGbdt(xTrain, width, train.labels);
   outputs.set('gbdt', predictGbdtTasks(gbdt, xTest));
   console.error(`gbdt trained in ${seconds(t)}`);
+}
+if (models.has('gbdt-decay')) {
+  // The served trees but for their linear base, fitted with a decaying rate.
+  const t = performance.now();
+  const linear: LinearOptions = { decay: decayOf('base-decay'), epochs: num('base-epochs') };
+  outputs.set('gbdt-decay', predictGbdtTasks(trainGbdt(xTrain, width, train.labels, { linear }), xTest));
+  console.error(`gbdt-decay ${JSON.stringify(linear)} trained in ${seconds(t)}`);
 }
 const mlpOptions = {
   hidden: list('hidden'),
@@ -379,6 +428,31 @@ for (const [name, out] of outputs) {
       ),
     ),
   );
+}
+
+if (lrSeedNames.length > 0) {
+  // The baseline of several seeds: per user and task, the mean of their per-user AUCs (and the mean MAE).
+  const each = lrSeedNames.map((name) => userAucs.get(name)!);
+  userAucs.set(
+    'lr',
+    RANKING_TASKS.map((_, k) =>
+      each[0]![k]!.map((_, u) => each.reduce((sum, aucs) => sum + aucs[k]![u]!, 0) / each.length),
+    ),
+  );
+  const seedReports = lrSeedNames.map((name) => reports.get(name)!);
+  const mean = (f: (r: RankerTaskReport[]) => number) =>
+    seedReports.reduce((sum, r) => sum + f(r), 0) / seedReports.length;
+  const merged = RANKING_TASKS.map((_, k) => ({
+    ...seedReports[0]![k]!,
+    userAuc: mean((r) => r[k]!.userAuc),
+    auc: mean((r) => r[k]!.auc),
+    ...(k === WATCH_FRACTION_TASK ? { mae: mean((r) => r[k]!.mae!), rmse: mean((r) => r[k]!.rmse!) } : {}),
+  }));
+  // Listed first, as the reference.
+  const rest = [...reports];
+  reports.clear();
+  reports.set('lr', merged);
+  for (const [name, report] of rest) reports.set(name, report);
 }
 
 const f4 = (v: number) => v.toFixed(4);

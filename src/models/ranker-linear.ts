@@ -9,12 +9,22 @@ import { TASK_COUNT, WATCH_FRACTION_TASK } from './ranking-samples.js';
  * (missing) becomes the mean, i.e. 0 after standardising.
  */
 export interface LinearOptions {
+  /** Passes over the rows: default 10 at a constant rate, 30 with `decay`. */
   epochs?: number;
   batch?: number;
+  /** Adam's step size (the starting one with `decay`). Default 0.01. */
   learningRate?: number;
   /** L2 penalty per row. */
   l2?: number;
   seed?: number;
+  /**
+   * Opt-in schedule: the step size falls from `learningRate` at the first step to `learningRate * decayTo`
+   * at the last, linearly or by half a cosine. Without it the rate is constant, and where the fit stops
+   * depends on its last batches (and so on the seed). The served models do not set it.
+   */
+  decay?: 'linear' | 'cosine';
+  /** The last step's rate as a fraction of the first, with `decay`. Default 0.01. */
+  decayTo?: number;
 }
 
 export interface Standardizer {
@@ -87,10 +97,20 @@ export function fitLinear(
   options: LinearOptions = {},
 ): Float32Array {
   const rows = z.length / width;
-  const epochs = options.epochs ?? 10;
+  const decay = options.decay;
+  const epochs = options.epochs ?? (decay ? 30 : 10);
   const batch = options.batch ?? 256;
   const lr = options.learningRate ?? 0.01;
   const l2 = options.l2 ?? 1e-4;
+  const decayTo = options.decayTo ?? 0.01;
+  if (decay !== undefined && decay !== 'linear' && decay !== 'cosine')
+    throw new ForyouError(
+      'FY_INVALID_ARGUMENT',
+      `learning-rate decay ${String(decay)} is not 'linear' or 'cosine'`,
+    );
+  if (!(decayTo >= 0 && decayTo <= 1))
+    throw new ForyouError('FY_INVALID_ARGUMENT', `decayTo ${decayTo} is not a fraction in [0, 1]`);
+  const lastStep = Math.max(1, epochs * Math.ceil(rows / batch) - 1);
   const rng = new Rng(options.seed ?? 3);
   const p = width + 1;
   const w = new Float64Array(p);
@@ -121,15 +141,52 @@ export function fitLinear(
       const size = end - start;
       const c1 = 1 - 0.9 ** step;
       const c2 = 1 - 0.999 ** step;
+      // Progress through the schedule: 0 at the first step, 1 at the last.
+      const t = Math.min(1, (step - 1) / lastStep);
+      const rate =
+        decay === 'linear'
+          ? lr * (1 - (1 - decayTo) * t)
+          : decay === 'cosine'
+            ? lr * (decayTo + ((1 - decayTo) * (1 + Math.cos(Math.PI * t))) / 2)
+            : lr;
       for (let f = 0; f < p; f++) {
         const grad = g[f]! / size + (f < width ? l2 * w[f]! : 0);
         m[f] = 0.9 * m[f]! + 0.1 * grad;
         v[f] = 0.999 * v[f]! + 0.001 * grad * grad;
-        w[f]! -= (lr * (m[f]! / c1)) / (Math.sqrt(v[f]! / c2) + 1e-8);
+        w[f]! -= (rate * (m[f]! / c1)) / (Math.sqrt(v[f]! / c2) + 1e-8);
       }
     }
   }
   return Float32Array.from(w);
+}
+
+/**
+ * The objective `fitLinear` minimises, at weights `w` (weights then bias): the mean logistic loss (natural
+ * log) when `logistic`, else half the mean squared error, plus `l2` / 2 times the squared weights (not the
+ * bias). For checking convergence.
+ */
+export function linearObjective(
+  z: Float32Array,
+  width: number,
+  target: (row: number) => number,
+  logistic: boolean,
+  w: Float32Array,
+  l2 = 1e-4,
+): number {
+  if (w.length !== width + 1)
+    throw new ForyouError('FY_INVALID_ARGUMENT', `${w.length} weights do not fit width ${width} plus a bias`);
+  const rows = z.length / width;
+  let loss = 0;
+  for (let r = 0; r < rows; r++) {
+    let a = w[width]!;
+    for (let f = 0; f < width; f++) a += w[f]! * z[r * width + f]!;
+    const y = target(r);
+    // log(1 + e^a) - y a, computed without overflow.
+    loss += logistic ? Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))) - y * a : 0.5 * (a - y) ** 2;
+  }
+  let penalty = 0;
+  for (let f = 0; f < width; f++) penalty += w[f]! * w[f]!;
+  return loss / Math.max(1, rows) + 0.5 * l2 * penalty;
 }
 
 /** The per-task baseline: one linear model per task on standardised features. */
