@@ -25,21 +25,14 @@ import { syntheticBundle } from './harness/feed-world.js';
 import { benchArgs, formatNumber, percentile, report } from './harness/index.js';
 
 const argv = process.argv.slice(2);
-const { size } = benchArgs(argv);
-function flag(name: string, fallback: number): number {
-  const at = argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const value = Number(argv[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
-  return value;
-}
+const { size, number: flag, text } = benchArgs(argv);
 const ITEMS = flag('items', size(200_000, 20_000));
 const USERS = flag('users', size(50_000, 5_000));
 const DIMS = flag('dims', 32);
 const QUERIES = flag('queries', size(200, 40));
 /** Queries timed (distinct users, each asked once per request size). */
 const TIMED = flag('timed', size(3000, 300));
-const DIR = argv.includes('--dir') ? argv[argv.indexOf('--dir') + 1] : undefined;
+const DIR = text('dir');
 /** What the feed's ANN source asks the index for. */
 const SERVED_K = Math.round(SOURCE_WIDTHS.ann * ANN_OVER_FETCH);
 const RECALL_AT = 100;

@@ -44,14 +44,7 @@ import {
 } from './harness/index.js';
 
 const argv = process.argv.slice(2);
-const { size } = benchArgs(argv);
-function flag(name: string, fallback: number): number {
-  const at = argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const value = Number(argv[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
-  return value;
-}
+const { size, number: flag, text } = benchArgs(argv);
 const ITEMS = flag('items', size(200_000, 20_000));
 const USERS = flag('users', size(50_000, 5_000));
 const RATE = flag('rate', 200);
@@ -60,9 +53,9 @@ const WORKERS = flag('workers', 2);
 const DIMS = flag('dims', 32);
 const FIND_MAX = argv.includes('--find-max');
 /** `--dir PATH`: build the bundle and features there and keep them; a later run with the same path reuses them. */
-const KEEP_DIR = argv.includes('--dir') ? argv[argv.indexOf('--dir') + 1] : undefined;
+const KEEP_DIR = text('dir');
 /** `--profile PATH`: the server's processes write V8 CPU profiles there (`--cpu-prof`). */
-const PROFILE_DIR = argv.includes('--profile') ? argv[argv.indexOf('--profile') + 1] : undefined;
+const PROFILE_DIR = text('profile');
 const P99_TARGET_MS = 25;
 /** What a kept --dir must have been built with to be reused. */
 const WORLD = {

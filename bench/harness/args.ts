@@ -6,11 +6,34 @@ export interface BenchArgs {
   quick: boolean;
   /** Picks the full-size or the quick-size value of a parameter. */
   size<T>(full: T, quick: T): T;
+  /** `--NAME N`: a positive number, else `fallback`; anything else fails naming the flag. */
+  number(name: string, fallback: number): number;
+  /** `--NAME TEXT`, or undefined when absent. */
+  text(name: string): string | undefined;
 }
 
 export function benchArgs(argv: readonly string[] = process.argv.slice(2)): BenchArgs {
   const quick = argv.includes('--quick');
-  return { quick, size: (full, small) => (quick ? small : full) };
+  const flagValue = (name: string): string | undefined => {
+    const at = argv.indexOf(`--${name}`);
+    if (at < 0) return undefined;
+    const value = argv[at + 1];
+    if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
+    return value;
+  };
+  return {
+    quick,
+    size: (full, small) => (quick ? small : full),
+    number(name, fallback) {
+      const text = flagValue(name);
+      if (text === undefined) return fallback;
+      const value = Number(text);
+      if (!Number.isFinite(value) || value <= 0)
+        throw new Error(`--${name} needs a positive number, not ${text}`);
+      return value;
+    },
+    text: flagValue,
+  };
 }
 
 /** The benchmark's name from its script path: bench/rng.bench.ts gives "rng". */

@@ -90,6 +90,13 @@ describe('args, machine and formatting', () => {
   it('reads --quick and picks sizes', () => {
     expect(benchArgs(['--quick']).size(1000, 10)).toBe(10);
     expect(benchArgs([]).size(1000, 10)).toBe(1000);
+    const args = benchArgs(['--items', '5000', '--dir', '/tmp/x', '--bad', 'many', '--last']);
+    expect(args.number('items', 1)).toBe(5000);
+    expect(args.number('users', 7)).toBe(7);
+    expect(args.text('dir')).toBe('/tmp/x');
+    expect(args.text('profile')).toBeUndefined();
+    expect(() => args.number('bad', 1)).toThrow('--bad needs a positive number, not many');
+    expect(() => args.text('last')).toThrow('--last needs a value');
     expect(benchName('/x/bench/sim-generate.bench.ts')).toBe('sim-generate');
   });
 

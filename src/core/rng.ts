@@ -209,11 +209,12 @@ export class Rng {
     return weights.length - 1;
   }
 
-  shuffle<T>(items: T[]): T[] {
+  /** Shuffles `items` in place (Fisher-Yates; arrays and typed arrays alike) and returns it. */
+  shuffle<A extends { length: number; [index: number]: unknown }>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const tmp = items[i] as T;
-      items[i] = items[j] as T;
+      const tmp = items[i];
+      items[i] = items[j];
       items[j] = tmp;
     }
     return items;

@@ -120,12 +120,7 @@ export function fitLinear(
   const order = Int32Array.from({ length: rows }, (_, i) => i);
   let step = 0;
   for (let e = 0; e < epochs; e++) {
-    for (let i = rows - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const tmp = order[i]!;
-      order[i] = order[j]!;
-      order[j] = tmp;
-    }
+    rng.shuffle(order);
     for (let start = 0; start < rows; start += batch) {
       const end = Math.min(rows, start + batch);
       g.fill(0);

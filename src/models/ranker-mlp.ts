@@ -1,7 +1,7 @@
 import { ForyouError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { fitStandardizer, type Standardizer, signedLog1p, standardize } from './ranker-linear.js';
-import { DEFAULT_FUSION_WEIGHTS, type FusionWeights, fusionVector } from './ranker-scorer.js';
+import { DEFAULT_FUSION_WEIGHTS, type FusionWeights, fusionVector, scoreCallCount } from './ranker-scorer.js';
 import { MAX_WATCH_FRACTION, TASK_COUNT, WATCH_FRACTION_TASK } from './ranking-samples.js';
 
 /**
@@ -403,12 +403,7 @@ export function trainMlpRanker(
   const input = ws.acts[0]!;
   let step = 0;
   for (let e = 0; e < epochs; e++) {
-    for (let i = rows - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const tmp = order[i]!;
-      order[i] = order[j]!;
-      order[j] = tmp;
-    }
+    rng.shuffle(order);
     for (let start = 0; start < rows; start += batch) {
       const size = Math.min(batch, rows - start);
       for (let s = 0; s < size; s++) {
@@ -629,27 +624,7 @@ export class MlpScorer {
   score(user: Float32Array, candidates: Float32Array, scores: Float32Array, taskOut?: Float32Array): number {
     const U = this.userWidth;
     const C = this.candidateWidth;
-    if (user.length !== U)
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `user feature vector has ${user.length} values; the MLP ranker expects ${U}`,
-      );
-    const count = C === 0 ? 0 : candidates.length / C;
-    if (!Number.isInteger(count))
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `candidate features hold ${candidates.length} values, not a whole number of rows of the ranker's candidate width ${C}`,
-      );
-    if (scores.length < count)
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `scores array holds ${scores.length} values for ${count} candidates`,
-      );
-    if (taskOut && taskOut.length < count * TASK_COUNT)
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `task output array holds ${taskOut.length} values; ${count} candidates need ${count * TASK_COUNT}`,
-      );
+    const count = scoreCallCount('MLP ranker', user, U, candidates, C, scores, taskOut);
     const { mean, invStd, widths, zu, zc, acts, heads, fusion } = this;
     const layers = widths.length - 1;
     const h1 = widths[1]!;

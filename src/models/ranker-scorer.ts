@@ -121,7 +121,15 @@ export class RankerScorer {
    * Returns the number of candidates.
    */
   score(user: Float32Array, candidates: Float32Array, scores: Float32Array, taskOut?: Float32Array): number {
-    const count = this.check(user, candidates, scores, taskOut);
+    const count = scoreCallCount(
+      'ranker',
+      user,
+      this.userWidth,
+      candidates,
+      this.candidateWidth,
+      scores,
+      taskOut,
+    );
     const trees = this.trees;
     const bits = this.treeBits;
     for (let t = 0; t < trees; t++) {
@@ -203,34 +211,41 @@ export class RankerScorer {
     }
     return count;
   }
+}
 
-  private check(
-    user: Float32Array,
-    candidates: Float32Array,
-    scores: Float32Array,
-    taskOut: Float32Array | undefined,
-  ): number {
-    if (user.length !== this.userWidth)
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `user feature vector has ${user.length} values; the ranker expects ${this.userWidth}`,
-      );
-    const count = candidates.length / this.candidateWidth;
-    if (!Number.isInteger(count))
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `candidate features hold ${candidates.length} values, not a whole number of rows of the ranker's candidate width ${this.candidateWidth}`,
-      );
-    if (scores.length < count)
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `scores array holds ${scores.length} values for ${count} candidates`,
-      );
-    if (taskOut && taskOut.length < count * TASK_COUNT)
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `task output array holds ${taskOut.length} values; ${count} candidates need ${count * TASK_COUNT}`,
-      );
-    return count;
-  }
+/**
+ * The candidate count of a scorer call (`score(user, candidates, scores, taskOut)`), after checking every
+ * array's shape; `model` names the scorer in the messages. Shared by the tree and network scorers.
+ */
+export function scoreCallCount(
+  model: string,
+  user: Float32Array,
+  userWidth: number,
+  candidates: Float32Array,
+  candidateWidth: number,
+  scores: Float32Array,
+  taskOut: Float32Array | undefined,
+): number {
+  if (user.length !== userWidth)
+    throw new ForyouError(
+      'FY_INVALID_ARGUMENT',
+      `user feature vector has ${user.length} values; the ${model} expects ${userWidth}`,
+    );
+  const count = candidateWidth === 0 ? 0 : candidates.length / candidateWidth;
+  if (!Number.isInteger(count))
+    throw new ForyouError(
+      'FY_INVALID_ARGUMENT',
+      `candidate features hold ${candidates.length} values, not a whole number of rows of the ${model}'s candidate width ${candidateWidth}`,
+    );
+  if (scores.length < count)
+    throw new ForyouError(
+      'FY_INVALID_ARGUMENT',
+      `scores array holds ${scores.length} values for ${count} candidates`,
+    );
+  if (taskOut && taskOut.length < count * TASK_COUNT)
+    throw new ForyouError(
+      'FY_INVALID_ARGUMENT',
+      `task output array holds ${taskOut.length} values; ${count} candidates need ${count * TASK_COUNT}`,
+    );
+  return count;
 }

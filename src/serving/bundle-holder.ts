@@ -2,6 +2,22 @@ import { ForyouError } from '../core/errors.js';
 import type { ArtifactRegistry } from '../models/artifact-registry.js';
 import { ServingBundle } from './bundle.js';
 
+/**
+ * Calls `reload` every `intervalMs` without keeping the process alive, its errors to `onError`: how the
+ * serving holders (bundle, two-tower index) pick up a newly promoted or rolled-back version.
+ */
+export function pollRegistry(
+  intervalMs: number,
+  reload: () => Promise<unknown>,
+  onError: (error: unknown) => void,
+): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    reload().catch(onError);
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
 /** Artifact name of serving bundles in the registry. */
 export const BUNDLE_ARTIFACT = 'serving-bundle';
 
@@ -67,10 +83,7 @@ export class BundleHolder {
     name = BUNDLE_ARTIFACT,
   ): void {
     this.stop();
-    this.timer = setInterval(() => {
-      this.reload(registry, name).catch(onError);
-    }, intervalMs);
-    this.timer.unref();
+    this.timer = pollRegistry(intervalMs, () => this.reload(registry, name), onError);
   }
 
   stop(): void {

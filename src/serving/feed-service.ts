@@ -8,6 +8,7 @@ import { NO_LANGUAGE, rowOf } from './bundle.js';
 import type { BundleHolder } from './bundle-holder.js';
 import { type FeedPipelineOptions, forYouPipeline } from './feed-pipeline.js';
 import type { FeedCandidate, FeedQuery } from './feed-query.js';
+import { itemsOf } from './hydrators.js';
 import type { ImpressionLogger } from './impression-log.js';
 import type { SeenStore } from './seen-store.js';
 import { DiversitySelector } from './selector.js';
@@ -257,8 +258,10 @@ export class FeedService {
   ): Promise<Scored<FeedCandidate>[]> {
     const def = this.pipeline.definition;
     const q: FeedQuery = { ...query, ...query.scratch.hydrated };
-    if (!q.seen)
+    if (!q.seen) {
       q.seen = new Set([...(await this.seen.read(q.userId).catch(() => [] as string[])), ...q.previousPage]);
+      q.seenItems = itemsOf(q.bundle, q.seen);
+    }
     if (!q.blocked && q.user !== null) q.blocked = new Set(rowOf(q.bundle.data.userBlocked, q.user));
     if (!q.recent && q.user !== null) q.recent = [...rowOf(q.bundle.data.userRecent, q.user)];
     let candidates = items.map((s) => s.candidate);

@@ -41,17 +41,9 @@ export class SeenFilter implements FeedFilter {
     const seen = query.seen;
     if (!seen || seen.size === 0) return { kept: candidates, removed: [] };
     const seenItems = query.seenItems;
-    if (seenItems) return split(candidates, (c) => (seenItems.has(c.item) ? 'already served' : null));
-    if (seen.size > candidates.length)
-      return split(candidates, (c) => (seen.has(c.id) ? 'already served' : null));
-    // A short history: its ids become item indices once, so no candidate's id string is read.
-    const { itemIndex } = query.bundle;
-    const items = new Set<number>();
-    for (const id of seen) {
-      const i = itemIndex.get(id);
-      if (i !== undefined) items.add(i);
-    }
-    return split(candidates, (c) => (items.has(c.item) ? 'already served' : null));
+    return split(candidates, (c) =>
+      (seenItems ? seenItems.has(c.item) : seen.has(c.id)) ? 'already served' : null,
+    );
   }
 }
 

@@ -1,9 +1,19 @@
 import { KEY_SEPARATOR } from '../features/definition.js';
 import { OnlineFeatureBuffers, type OnlineFeatureStore } from '../features/online.js';
 import type { CandidateHydrator, QueryHydrator } from '../pipeline/components.js';
-import { rowOf } from './bundle.js';
+import { rowOf, type ServingBundle } from './bundle.js';
 import type { FeedCandidate, FeedQuery } from './feed-query.js';
 import type { SeenStore } from './seen-store.js';
+
+/** The bundle indices of `ids` (ids the bundle does not know are left out). */
+export function itemsOf(bundle: ServingBundle, ids: Iterable<string>): Set<number> {
+  const items = new Set<number>();
+  for (const id of ids) {
+    const i = bundle.itemIndex.get(id);
+    if (i !== undefined) items.add(i);
+  }
+  return items;
+}
 
 /** Reads the user's impression history (what was served before) for the already-seen filter. */
 export class SeenHistoryHydrator implements QueryHydrator<FeedQuery> {
@@ -16,12 +26,7 @@ export class SeenHistoryHydrator implements QueryHydrator<FeedQuery> {
     const seen = new Set(await this.seen.read(query.userId));
     for (const id of query.previousPage) seen.add(id);
     // As item indices too, once per request: the filter and the list sources test candidates by index.
-    const { itemIndex } = query.bundle;
-    const seenItems = new Set<number>();
-    for (const id of seen) {
-      const i = itemIndex.get(id);
-      if (i !== undefined) seenItems.add(i);
-    }
+    const seenItems = itemsOf(query.bundle, seen);
     query.scratch.hydrated.seen = seen;
     query.scratch.hydrated.seenItems = seenItems;
     return { seen, seenItems };

@@ -9,6 +9,7 @@ import { itemContentOf } from '../models/two-tower-data.js';
 import type { ItemContent } from '../models/two-tower-features.js';
 import { type AnnBuildOptions, type AnnHits, AnnIndex } from '../retrieval/ann-index.js';
 import type { ServingBundle } from './bundle.js';
+import { pollRegistry } from './bundle-holder.js';
 import type { EmbeddingSpace } from './embeddings.js';
 import type { ExtraSpace } from './feed-pipeline.js';
 import type { FeedQuery } from './feed-query.js';
@@ -472,10 +473,7 @@ export class TwoTowerHolder {
     name = TWO_TOWER_INDEX_ARTIFACT,
   ): void {
     this.stop();
-    this.timer = setInterval(() => {
-      this.reload(registry, name).catch(onError);
-    }, intervalMs);
-    this.timer.unref();
+    this.timer = pollRegistry(intervalMs, () => this.reload(registry, name), onError);
   }
 
   stop(): void {
