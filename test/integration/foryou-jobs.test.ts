@@ -10,17 +10,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import { ConfigSchema } from '../../src/core/config.js';
-import { CATALOG_TOPIC, EVENTS_TOPIC } from '../../src/features/streamer.js';
 import { foryouJobs, TWO_TOWER_FILE } from '../../src/jobs/foryou-jobs.js';
 import { JobStateFile } from '../../src/jobs/state-file.js';
-import { FileEventLog } from '../../src/log/file-log.js';
 import { ArtifactRegistry } from '../../src/models/artifact-registry.js';
 import { TwoTowerModel } from '../../src/models/two-tower.js';
 import { itemContentOf } from '../../src/models/two-tower-data.js';
 import { ServingBundle } from '../../src/serving/bundle.js';
 import { BUNDLE_ARTIFACT } from '../../src/serving/bundle-holder.js';
-import { simulateHistory } from '../../src/sim/history.js';
 import { World } from '../../src/sim/world.js';
+import { writeWorldToLog } from '../helpers/world-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'foryou-jobs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,27 +26,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("Foryou's job graph", () => {
   it('trains the two-tower model with content and builds a serving bundle from the lake', async () => {
     const world = new World({ users: 400, items: 600, days: 2, seed: 5 });
-    const encoder = new TextEncoder();
-    const log = await FileEventLog.open(join(dir, 'log'), { fsync: 'never' });
-    const record = (kind: string, id: string, value: unknown) => ({
-      id: `${kind}:${id}`,
-      payload: encoder.encode(JSON.stringify({ kind, record: value })),
-    });
-    await log.append(
-      CATALOG_TOPIC,
-      Array.from({ length: world.userCount }, (_, u) => record('user', `u${u}`, world.userRecord(u))),
-    );
-    await log.append(
-      CATALOG_TOPIC,
-      Array.from({ length: world.itemCount }, (_, i) => record('item', `v${i}`, world.itemRecord(i))),
-    );
-    for (const { events } of simulateHistory(world))
-      if (events.length > 0)
-        await log.append(
-          EVENTS_TOPIC,
-          events.map((e) => ({ id: e.event_id, payload: encoder.encode(JSON.stringify(e)) })),
-        );
-    await log.close();
+    await writeWorldToLog(world, join(dir, 'log'));
 
     const config = ConfigSchema.parse({
       dataDir: dir,

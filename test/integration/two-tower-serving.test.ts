@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import { type Config, ConfigSchema } from '../../src/core/config.js';
 import type { Event } from '../../src/core/schema/index.js';
-import { CATALOG_TOPIC, EVENTS_TOPIC } from '../../src/features/streamer.js';
 import { createHttpApp } from '../../src/http/app.js';
 import { foryouJobs, TWO_TOWER_FILE } from '../../src/jobs/foryou-jobs.js';
 import { JobStateFile } from '../../src/jobs/state-file.js';
@@ -27,8 +26,8 @@ import {
   openFeedSurface,
 } from '../../src/serving/feed-surface.js';
 import { catalogueOf, TWO_TOWER_INDEX_ARTIFACT, TwoTowerIndex } from '../../src/serving/two-tower-space.js';
-import { simulateHistory } from '../../src/sim/history.js';
 import { World } from '../../src/sim/world.js';
+import { writeWorldToLog } from '../helpers/world-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'foryou-two-tower-serving-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,31 +78,8 @@ describe('the two-tower space in the served feed', () => {
 
   beforeAll(async () => {
     world = new World({ users: 300, items: 2000, creators: 400, days: 2, seed: 21 });
-    const encoder = new TextEncoder();
     const logDir = join(dir, 'log');
-    const writer = await FileEventLog.open(logDir, { fsync: 'never' });
-    const record = (kind: string, id: string, value: unknown) => ({
-      id: `${kind}:${id}`,
-      payload: encoder.encode(JSON.stringify({ kind, record: value })),
-    });
-    await writer.append(
-      CATALOG_TOPIC,
-      Array.from({ length: world.userCount }, (_, u) => record('user', `u${u}`, world.userRecord(u))),
-    );
-    await writer.append(
-      CATALOG_TOPIC,
-      Array.from({ length: world.itemCount }, (_, i) => record('item', `v${i}`, world.itemRecord(i))),
-    );
-    events = [];
-    for (const batch of simulateHistory(world)) events.push(...batch.events);
-    for (let k = 0; k < events.length; k += 5000)
-      await writer.append(
-        EVENTS_TOPIC,
-        events
-          .slice(k, k + 5000)
-          .map((e) => ({ id: e.event_id, payload: encoder.encode(JSON.stringify(e)) })),
-      );
-    await writer.close();
+    events = await writeWorldToLog(world, logDir);
 
     config = ConfigSchema.parse({
       dataDir: dir,
