@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isForyouError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { CandidateSource, Filter, Scorer, Selector } from './components.js';
-import { Pipeline, type PipelineDefinition } from './pipeline.js';
+import { KeyMarks, Pipeline, type PipelineDefinition } from './pipeline.js';
 import { TraceBuffer } from './trace.js';
 
 interface Q {
@@ -287,6 +287,41 @@ describe('Pipeline', () => {
     expect(result.items.map((s) => [s.candidate.id, s.candidate.origin])).toEqual([
       ['v2', 'keyed'],
       ['v1', 'keyed'],
+    ]);
+  });
+
+  it('merges keys the stamp array cannot hold, and starts every run with nothing marked', async () => {
+    const odd: CandidateSource<Q, C> = {
+      id: 'odd',
+      kind: 'candidate-source',
+      fetch: async () => [
+        { id: 'v1', origin: 'odd', key: -1 },
+        { id: 'v2', origin: 'odd', key: 2 ** 40 },
+        { id: 'v3', origin: 'odd', key: 2 ** 40 },
+        { id: 'v4', origin: 'odd', key: 1.5 },
+        { id: 'v5', origin: 'odd', key: 5_000_000 },
+        { id: 'v6', origin: 'odd', key: 5_000_000 },
+      ],
+    };
+    const pipeline = new Pipeline(definition({ sources: [odd] }));
+    for (let run = 0; run < 3; run++) {
+      const result = await pipeline.run({ user: 'u' });
+      expect(result.items.map((s) => s.candidate.id)).toEqual(['v5', 'v4', 'v2', 'v1']);
+    }
+  });
+
+  it('marks keys once per pass, growing to the largest key', () => {
+    const marks = new KeyMarks();
+    marks.begin();
+    expect([3, 70_000, 3, 70_000, 0].map((k) => marks.mark(k))).toEqual([false, false, true, true, false]);
+    marks.begin();
+    expect([70_000, 3, 3].map((k) => marks.mark(k))).toEqual([false, false, true]);
+    expect([0, 2 ** 28 - 1, 1.5, -1, 2 ** 28].map((k) => KeyMarks.fits(k))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
     ]);
   });
 

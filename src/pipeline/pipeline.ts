@@ -74,9 +74,56 @@ interface Ranked<C extends Candidate> extends Scored<C> {
   tier: number;
 }
 
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * Best first. Returns -1, 0 or 1 rather than a difference: a sort comparator's non-integer result is a
+ * boxed number, one allocation per comparison. NaN compares equal to everything, as a difference would.
+ */
+function byScoreDescending(a: { score: number }, b: { score: number }): number {
+  return b.score > a.score ? 1 : b.score < a.score ? -1 : 0;
+}
+
+/**
+ * Marks small non-negative integer keys within one synchronous pass, in a stamp array that grows to the
+ * largest key seen: `begin` starts a new pass without clearing it.
+ */
+export class KeyMarks {
+  private stamps = new Uint32Array(1024);
+  private pass = 0;
+
+  /** Keys this can mark: integers in [0, 2^28); others need a set. */
+  static fits(key: number): boolean {
+    return Number.isInteger(key) && key >= 0 && key < 2 ** 28;
+  }
+
+  begin(): void {
+    this.pass++;
+    if (this.pass === 0xffffffff) {
+      this.stamps.fill(0);
+      this.pass = 1;
+    }
+  }
+
+  /** Marks `key`; true when it was already marked in this pass. */
+  mark(key: number): boolean {
+    if (key >= this.stamps.length) {
+      const grown = new Uint32Array(Math.max(key + 1, this.stamps.length * 2));
+      grown.set(this.stamps);
+      this.stamps = grown;
+    }
+    if (this.stamps[key] === this.pass) return true;
+    this.stamps[key] = this.pass;
+    return false;
+  }
+}
+
 export class Pipeline<Q extends object, C extends Candidate> {
   private readonly quality: QualityFactor | null;
   private readonly stats = new Map<string, ComponentMetrics>();
+  private readonly keys = new KeyMarks();
 
   constructor(
     readonly definition: PipelineDefinition<Q, C>,
@@ -127,6 +174,7 @@ export class Pipeline<Q extends object, C extends Candidate> {
     const components: ComponentTrace[] = [];
     const reasons: string[] = [];
     const request = new AbortController();
+    const width = (nominal: number, min = 1) => Math.max(min, Math.round(nominal * qualityFactor));
     const requestTimer = setTimeout(() => request.abort(new Timeout(deadlineMs)), deadlineMs);
 
     const guarded = async <T>(
@@ -166,26 +214,43 @@ export class Pipeline<Q extends object, C extends Candidate> {
         component.deadlineShare ??
         (component.kind === 'candidate-source' || component.kind === 'query-hydrator' ? 0.6 : 1);
       const budget = Math.min(component.timeoutMs ?? Number.POSITIVE_INFINITY, (deadline - start) * share);
-      const controller = new AbortController();
-      const onAbort = () => controller.abort(request.signal.reason);
-      request.signal.addEventListener('abort', onAbort, { once: true });
-      let timer: NodeJS.Timeout | undefined;
+      // The component's signal is made only when the component asks for it (most never do): it aborts when
+      // the component's time is up or the request's is.
+      let controller: AbortController | null = null;
+      let expired: Timeout | null = null;
+      const onAbort = () => controller?.abort(request.signal.reason);
       const ctx: RunContext = {
-        signal: controller.signal,
+        get signal() {
+          if (controller === null) {
+            controller = new AbortController();
+            if (expired) controller.abort(expired);
+            else if (request.signal.aborted) controller.abort(request.signal.reason);
+            else request.signal.addEventListener('abort', onAbort, { once: true });
+          }
+          return controller.signal;
+        },
         deadlineAt,
         qualityFactor,
-        width: (nominal, min = 1) => Math.max(min, Math.round(nominal * qualityFactor)),
+        width,
       };
+      let timer: NodeJS.Timeout | undefined;
+      let onRequestAbort: (() => void) | undefined;
       try {
         if (budget <= 0) throw new Timeout(0);
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            controller.abort(new Timeout(budget));
-            reject(new Timeout(budget));
-          }, budget);
-          controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-        });
-        const value = await Promise.race([Promise.resolve().then(() => work(ctx)), timeout]);
+        // Synchronous work cannot be interrupted, so only a promise is raced against the component's time.
+        const returned = work(ctx);
+        const value = isPromiseLike(returned)
+          ? await new Promise<T>((resolve, reject) => {
+              timer = setTimeout(() => {
+                expired = new Timeout(budget);
+                controller?.abort(expired);
+                reject(expired);
+              }, budget);
+              onRequestAbort = () => reject(request.signal.reason);
+              request.signal.addEventListener('abort', onRequestAbort, { once: true });
+              returned.then(resolve, reject);
+            })
+          : returned;
         describe?.(value, trace);
         return value;
       } catch (error) {
@@ -205,7 +270,8 @@ export class Pipeline<Q extends object, C extends Candidate> {
         return value;
       } finally {
         clearTimeout(timer);
-        request.signal.removeEventListener('abort', onAbort);
+        if (onRequestAbort) request.signal.removeEventListener('abort', onRequestAbort);
+        if (controller) request.signal.removeEventListener('abort', onAbort);
         trace.ms = performance.now() - start;
         stats.totalMs += trace.ms;
         if (trace.ms > stats.maxMs) stats.maxMs = trace.ms;
@@ -281,18 +347,22 @@ export class Pipeline<Q extends object, C extends Candidate> {
           ),
         ),
       );
+      // First source wins a duplicate. Integer keys are merged with the stamp array (no per-request set).
       const seenIds = new Set<string>();
-      const seenKeys = new Set<number>();
+      const otherKeys = new Set<number>();
+      this.keys.begin();
       let candidates: C[] = [];
       for (const list of fetched)
         for (const c of list) {
           const key = c.key;
-          if (key !== undefined) {
-            if (seenKeys.has(key)) continue;
-            seenKeys.add(key);
-          } else {
+          if (key === undefined) {
             if (seenIds.has(c.id)) continue;
             seenIds.add(c.id);
+          } else if (KeyMarks.fits(key)) {
+            if (this.keys.mark(key)) continue;
+          } else {
+            if (otherKeys.has(key)) continue;
+            otherKeys.add(key);
           }
           candidates.push(c);
         }
@@ -359,11 +429,12 @@ export class Pipeline<Q extends object, C extends Candidate> {
             chosen[k]!.tier = tier;
           }
           // Stable, so ties keep the order the earlier scorers gave them.
-          chosen.sort((a, b) => b.score - a.score);
+          chosen.sort(byScoreDescending);
           if (chosen !== ranked) for (let k = 0; k < count; k++) ranked[k] = chosen[k]!;
         }
       }
-      const scored: Scored<C>[] = ranked.map((r) => ({ candidate: r.candidate, score: r.score }));
+      // Ranked entries are Scored ones with a tier the selector ignores.
+      const scored: Scored<C>[] = ranked;
 
       const selected = await guarded(
         def.selector,

@@ -116,7 +116,9 @@ export function hydrationStep(hydrator: FeatureHydrator, limit: number): Scorer<
     limit,
     async score(query, candidates) {
       await hydrator.hydrate(query, candidates);
-      return Float64Array.from(candidates, (c) => c.score);
+      const kept = new Float64Array(candidates.length);
+      for (let k = 0; k < candidates.length; k++) kept[k] = candidates[k]!.score;
+      return kept;
     },
   };
 }

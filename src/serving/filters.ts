@@ -1,4 +1,5 @@
 import type { Filter, FilterResult } from '../pipeline/components.js';
+import { KeyMarks } from '../pipeline/pipeline.js';
 import { NO_LANGUAGE } from './bundle.js';
 import type { FeedCandidate, FeedQuery } from './feed-query.js';
 
@@ -8,26 +9,34 @@ function split(
   candidates: FeedCandidate[],
   why: (c: FeedCandidate) => string | null,
 ): FilterResult<FeedCandidate> {
-  const kept: FeedCandidate[] = [];
+  // The kept list is copied out only from the first removal on: most filters remove nothing from most
+  // requests' candidates, and then hand their input on as it is.
+  let kept: FeedCandidate[] | null = null;
   const removed: { candidate: FeedCandidate; reason: string }[] = [];
-  for (const c of candidates) {
+  for (let k = 0; k < candidates.length; k++) {
+    const c = candidates[k]!;
     const reason = why(c);
-    if (reason === null) kept.push(c);
-    else removed.push({ candidate: c, reason });
+    if (reason === null) kept?.push(c);
+    else {
+      kept ??= candidates.slice(0, k);
+      removed.push({ candidate: c, reason });
+    }
   }
-  return { kept, removed };
+  return { kept: kept ?? candidates, removed };
 }
 
 /** Drops repeated ids and the items the user engaged with or gave as context. */
 export class DuplicateFilter implements FeedFilter {
   readonly kind = 'filter' as const;
   readonly id = 'duplicates';
+  /** Items met so far in one `apply` (synchronous, so one set of marks serves every request). */
+  private readonly met = new KeyMarks();
+
   apply(query: FeedQuery, candidates: FeedCandidate[]): FilterResult<FeedCandidate> {
     const engaged = new Set([...query.contextItems, ...(query.recent ?? [])]);
-    const seen = new Set<number>();
+    this.met.begin();
     return split(candidates, (c) => {
-      if (seen.has(c.item)) return 'duplicate';
-      seen.add(c.item);
+      if (this.met.mark(c.item)) return 'duplicate';
       return engaged.has(c.item) ? 'already engaged' : null;
     });
   }
@@ -69,9 +78,11 @@ export class LanguageFilter implements FeedFilter {
     if (query.languages.length === 0) return { kept: candidates, removed: [] };
     const reads = new Set(query.languages);
     const { itemLanguage, languages } = query.bundle.data;
+    // One reason string per language, not one per removed candidate.
+    const reasons = languages.map((name) => `language ${name} not read`);
     return split(candidates, (c) => {
       const l = itemLanguage[c.item]!;
-      return l === NO_LANGUAGE || reads.has(l) ? null : `language ${languages[l]} not read`;
+      return l === NO_LANGUAGE || reads.has(l) ? null : reasons[l]!;
     });
   }
 }

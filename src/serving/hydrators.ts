@@ -119,14 +119,15 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
     const wi = items.names.length;
     const wc = creators.names.length;
     const wp = pairs.names.length;
-    for (const [r, c] of candidates.entries()) {
+    for (let r = 0; r < candidates.length; r++) {
+      const c = candidates[r]!;
       c.featureRow = r;
       const base = r * width;
-      values.set(items.values.subarray(r * wi, (r + 1) * wi), base);
+      copyRow(items.values, r * wi, wi, values, base);
       const cr = creatorRow.get(itemCreator[c.item]!);
       if (cr !== undefined) {
-        values.set(creators.values.subarray(cr * wc, (cr + 1) * wc), base + wi);
-        values.set(pairs.values.subarray(cr * wp, (cr + 1) * wp), base + wi + wc);
+        copyRow(creators.values, cr * wc, wc, values, base + wi);
+        copyRow(pairs.values, cr * wp, wp, values, base + wi + wc);
       }
     }
     query.scratch.features = { names, values };
@@ -168,3 +169,8 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
 }
 
 const PAIR_SERVICE = 'user_creator_features';
+
+/** Copies `length` values from `from[at..]` to `to[base..]` (a loop: a subarray view per row is an allocation). */
+function copyRow(from: Float64Array, at: number, length: number, to: Float64Array, base: number): void {
+  for (let k = 0; k < length; k++) to[base + k] = from[at + k]!;
+}

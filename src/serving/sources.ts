@@ -53,7 +53,10 @@ export class AnnSource implements Source {
     const width = ctx.width(this.nominal, 50);
     if (query.languages.length === 0) {
       const hits = space.search(vector, width);
-      return Array.from(hits.keys, (item, k) => candidate(query, item, this.id, hits.scores[k]!));
+      const all: FeedCandidate[] = [];
+      for (let k = 0; k < hits.keys.length; k++)
+        all.push(candidate(query, hits.keys[k]!, this.id, hits.scores[k]!));
+      return all;
     }
     // Over-fetch and keep the languages the user reads, so the language filter does not empty the
     // source (a per-language index would do this without the over-fetch at larger scale).
@@ -165,8 +168,14 @@ export class FreshSource implements Source {
     const take = Math.min(list.length, ctx.width(this.nominal, 10));
     const rng = new Rng(query.seed).fork('fresh');
     const picked = new Set<number>();
-    while (picked.size < take) picked.add(list[rng.int(list.length)]!);
-    return [...picked].map((i) => candidate(query, i, this.id, 0));
+    const out: FeedCandidate[] = [];
+    while (picked.size < take) {
+      const i = list[rng.int(list.length)]!;
+      if (picked.has(i)) continue;
+      picked.add(i);
+      out.push(candidate(query, i, this.id, 0));
+    }
+    return out;
   }
 }
 
