@@ -215,6 +215,29 @@ describe('Pipeline', () => {
     expect(blocked.items).toEqual([]);
   });
 
+  it("traces each parallel component's own time beside its time to result", async () => {
+    const busy = (id: string, ms: number): CandidateSource<Q, C> => ({
+      id,
+      kind: 'candidate-source',
+      fetch: async () => {
+        const until = performance.now() + ms;
+        while (performance.now() < until) {
+          // Work that does not await, as the feed's sources do.
+        }
+        return [{ id: `v-${id}`, origin: id }];
+      },
+    });
+    const result = await new Pipeline(definition({ sources: [busy('slow', 30), busy('quick', 10)] })).run({
+      user: 'u',
+    });
+    const [slow, quick] = ['slow', 'quick'].map((id) => result.trace.components.find((c) => c.id === id)!);
+    // The slow source's result waits for the quick one's turn too; its own call does not include it.
+    expect(slow!.callMs).toBeGreaterThanOrEqual(30);
+    expect(slow!.ms - slow!.callMs).toBeGreaterThanOrEqual(10);
+    expect(quick!.callMs).toBeGreaterThanOrEqual(10);
+    for (const c of result.trace.components) expect(c.callMs).toBeLessThanOrEqual(c.ms);
+  });
+
   it('cascades: a limited scorer rescores only the best candidates so far, which then rank first', async () => {
     const preRank: Scorer<Q, C> = {
       id: 'pre-rank',

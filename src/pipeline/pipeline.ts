@@ -196,6 +196,7 @@ export class Pipeline<Q extends object, C extends Candidate> {
         kind: component.kind,
         startMs: start - startedAt,
         ms: 0,
+        callMs: 0,
         in: size,
         out: 0,
         status: 'ok',
@@ -239,6 +240,7 @@ export class Pipeline<Q extends object, C extends Candidate> {
         if (budget <= 0) throw new Timeout(0);
         // Synchronous work cannot be interrupted, so only a promise is raced against the component's time.
         const returned = work(ctx);
+        trace.callMs = performance.now() - start;
         const value = isPromiseLike(returned)
           ? await new Promise<T>((resolve, reject) => {
               timer = setTimeout(() => {
@@ -254,6 +256,7 @@ export class Pipeline<Q extends object, C extends Candidate> {
         describe?.(value, trace);
         return value;
       } catch (error) {
+        if (trace.callMs === 0) trace.callMs = performance.now() - start;
         const timedOut = error instanceof Timeout;
         if (timedOut) stats.timeouts++;
         else stats.errors++;

@@ -4,7 +4,13 @@ export interface ComponentTrace {
   kind: string;
   /** Milliseconds after the request started. */
   startMs: number;
+  /** Milliseconds until its result was there; for components run in parallel, this includes the others' turns. */
   ms: number;
+  /**
+   * Milliseconds inside the component's own call, until it returned (or its promise did): its own time
+   * when it does not wait on I/O, which `ms` of a parallel component is not.
+   */
+  callMs: number;
   in: number;
   out: number;
   status: 'ok' | 'degraded' | 'failed' | 'skipped';
