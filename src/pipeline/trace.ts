@@ -7,8 +7,8 @@ export interface ComponentTrace {
   /** Milliseconds until its result was there; for components run in parallel, this includes the others' turns. */
   ms: number;
   /**
-   * Milliseconds inside the component's own call, until it returned (or its promise did): its own time
-   * when it does not wait on I/O, which `ms` of a parallel component is not.
+   * Milliseconds inside the component's own call, until it returned: its own time when it does not await
+   * (which `ms` of a parallel component is not); a component that awaits returns at its first await.
    */
   callMs: number;
   in: number;
