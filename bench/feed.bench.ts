@@ -57,6 +57,14 @@ const KEEP_DIR = text('dir');
 /** `--profile PATH`: the server's processes write V8 CPU profiles there (`--cpu-prof`). */
 const PROFILE_DIR = text('profile');
 const P99_TARGET_MS = 25;
+/**
+ * `--node-flags a,b=1`: Node and V8 flags, without their dashes, for the server's processes (its workers
+ * inherit them): `--node-flags single-threaded-gc` runs the server with `--single-threaded-gc`.
+ */
+const NODE_FLAGS = (text('node-flags') ?? '')
+  .split(',')
+  .filter((f) => f !== '')
+  .map((f) => `--${f}`);
 /** What a kept --dir must have been built with to be reused. */
 const WORLD = {
   items: ITEMS,
@@ -105,7 +113,7 @@ function get(agent: http.Agent, port: number, path: string): Promise<string> {
 async function startServer(dir: string): Promise<{ child: ChildProcess; port: number }> {
   const bin = fileURLToPath(new URL('../bin/foryou.js', import.meta.url));
   const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
-  const args = [...profile, bin, 'serve', '--port', '0', '--workers', String(WORKERS)];
+  const args = [...profile, ...NODE_FLAGS, bin, 'serve', '--port', '0', '--workers', String(WORKERS)];
   const child = spawn(process.execPath, args, {
     env: {
       ...process.env,

@@ -28,6 +28,11 @@ export interface FeedScratch {
   features: FeatureBlock | null;
   /** What the query hydrators added, kept here too so the service can check a degraded page after the run. */
   hydrated: Partial<FeedQuery>;
+  /**
+   * Called once the request is answered: components hand back buffers they lent the request (the feature
+   * block, say). A caller that never calls them only loses the reuse.
+   */
+  release?: (() => void)[];
 }
 
 /**

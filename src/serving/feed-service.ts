@@ -190,8 +190,23 @@ export class FeedService {
       seed: seedOf(`${session}:${offset}:${request.requestId}`),
       nowMs: this.clock(),
       ...(request.dryRun ? { dryRun: true } : {}),
-      scratch: { features: null, hydrated: {} },
+      scratch: { features: null, hydrated: {}, release: [] },
     };
+    try {
+      return await this.serve(request, query, bundle, offset, session, userId);
+    } finally {
+      for (const release of query.scratch.release!) release();
+    }
+  }
+
+  private async serve(
+    request: FeedRequest & { dryRun?: boolean; deadlineMs?: number },
+    query: FeedQuery,
+    bundle: FeedQuery['bundle'],
+    offset: number,
+    session: string,
+    userId: string,
+  ): Promise<FeedResponse> {
     const result = await this.pipeline.run(query, {
       requestId: request.requestId,
       ...(request.deadlineMs ? { deadlineMs: request.deadlineMs } : {}),

@@ -72,4 +72,49 @@ describe('FeatureHydrator', () => {
     const pairs = items.map((_, r) => ranged.values[r * width + pairAt]);
     expect(pairs).toEqual([Number.NaN, 10, Number.NaN, 30, 10, 30, 10]);
   });
+
+  it('lends its feature block to a request until the request releases it, and never to two at once', async () => {
+    store = await LmdbKeyValueStore.open(join(tempDir(), 'store'));
+    const bundle = tinyBundle(40, 10, 8);
+    const online = new OnlineFeatureStore(foryouRegistry(), store);
+    await online.writeRows(
+      bundle.data.itemIds.map((id, i) => ({
+        view: ITEM_STATS,
+        key: id,
+        row: {
+          eventTs: Date.now(),
+          values: rowLayout(ITEM_STATS).numeric.map((_, k) => i * 100 + k),
+          lists: rowLayout(ITEM_STATS).lists.map(() => []),
+        },
+      })),
+    );
+    const hydrator = new FeatureHydrator(online);
+    const hydrate = async (items: number[], release: (() => void)[] | undefined) => {
+      const query = tinyQuery(bundle, 5);
+      if (release) query.scratch.release = release;
+      await hydrator.hydrate(
+        query,
+        items.map((i) => candidateOf(bundle, i)),
+      );
+      return query.scratch.features!;
+    };
+    const firstRelease: (() => void)[] = [];
+    const first = await hydrate([1, 2, 3], firstRelease);
+    const firstValues = Array.from(first.values);
+    // In flight: a second request gets a block of its own, and the first one's values stay as they were.
+    const secondRelease: (() => void)[] = [];
+    const second = await hydrate([4, 5, 6], secondRelease);
+    expect(second.values.buffer).not.toBe(first.values.buffer);
+    expect(Array.from(first.values)).toEqual(firstValues);
+    // Answered: the first request's block serves the next request.
+    for (const release of firstRelease) release();
+    const third = await hydrate([7, 8, 9], []);
+    expect(third.values.buffer).toBe(first.values.buffer);
+    expect(third.values[0]).toBe(700);
+    // A request that cannot release (no hook) gets a block nobody else will be lent.
+    for (const release of secondRelease) release();
+    const unhooked = await hydrate([10], undefined);
+    expect(unhooked.values.buffer).not.toBe(second.values.buffer);
+    expect(unhooked.values.buffer).not.toBe(first.values.buffer);
+  });
 });
