@@ -193,7 +193,7 @@ export class FeedService {
       scratch: { features: null, hydrated: {}, release: [] },
     };
     try {
-      return await this.serve(request, query, bundle, offset, session, userId);
+      return await this.serve(request, query, session);
     } finally {
       for (const release of query.scratch.release!) release();
     }
@@ -202,11 +202,9 @@ export class FeedService {
   private async serve(
     request: FeedRequest & { dryRun?: boolean; deadlineMs?: number },
     query: FeedQuery,
-    bundle: FeedQuery['bundle'],
-    offset: number,
     session: string,
-    userId: string,
   ): Promise<FeedResponse> {
+    const { bundle, offset, userId } = query;
     const result = await this.pipeline.run(query, {
       requestId: request.requestId,
       ...(request.deadlineMs ? { deadlineMs: request.deadlineMs } : {}),
