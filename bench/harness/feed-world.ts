@@ -5,6 +5,7 @@
  * online features for every item, creator and followed user x creator pair. A million items take seconds,
  * not a simulated history.
  */
+import { IdDictionary } from '../../src/core/id-dictionary.js';
 import { Rng } from '../../src/core/rng.js';
 import type { FeatureViewDef } from '../../src/features/definition.js';
 import {
@@ -121,9 +122,9 @@ export function syntheticBundle(size: FeedWorldSize, seed: number): BundleData {
   return {
     version: `synthetic-${n}`,
     languages: LANGUAGES,
-    creatorIds: Array.from({ length: creators }, (_, c) => `c${c}`),
+    creatorIds: IdDictionary.of(Array.from({ length: creators }, (_, c) => `c${c}`)),
     hashtags: Array.from({ length: tags }, (_, t) => `tag${t}`),
-    itemIds: Array.from({ length: n }, (_, i) => `v${i}`),
+    itemIds: IdDictionary.of(Array.from({ length: n }, (_, i) => `v${i}`)),
     itemCreator,
     itemLanguage,
     itemCreatedMs,
@@ -132,7 +133,7 @@ export function syntheticBundle(size: FeedWorldSize, seed: number): BundleData {
     itemPopularity,
     dimensions: dims,
     itemFactors,
-    userIds: Array.from({ length: users }, (_, u) => `u${u}`),
+    userIds: IdDictionary.of(Array.from({ length: users }, (_, u) => `u${u}`)),
     userLanguage,
     userFactors,
     userLanguages: csrOf(userLanguages),
@@ -171,10 +172,10 @@ export async function writeFeatures(storeDir: string, data: BundleData, seed: nu
   };
   for (const id of data.itemIds) await add(ITEM_STATS, id);
   for (const id of data.creatorIds) await add(CREATOR_STATS, id);
-  for (const [u, id] of data.userIds.entries()) {
+  for (const [u, id] of data.userIds.toArray().entries()) {
     await add(USER_ENGAGEMENT, id);
     for (let e = data.userFollows.ptr[u]!; e < data.userFollows.ptr[u + 1]!; e++)
-      await add(USER_CREATOR, `${id}|${data.creatorIds[data.userFollows.idx[e]!]}`);
+      await add(USER_CREATOR, `${id}|${data.creatorIds.id(data.userFollows.idx[e]!)}`);
   }
   await flush(batch);
   await store.close();

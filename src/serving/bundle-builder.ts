@@ -1,4 +1,5 @@
 import { MS_PER_DAY } from '../core/clock.js';
+import { IdDictionary } from '../core/id-dictionary.js';
 import type { Event, Item, User } from '../core/schema/index.js';
 import { type BundleData, type Csr, csrOf, NO_LANGUAGE } from './bundle.js';
 import type { EmbeddingTable } from './embeddings.js';
@@ -159,9 +160,9 @@ export function buildBundleData(input: BundleBuildInput): BundleData {
   return {
     version: input.version,
     languages,
-    creatorIds,
+    creatorIds: IdDictionary.of(creatorIds),
     hashtags,
-    itemIds: input.items.map((it) => it.item_id),
+    itemIds: IdDictionary.of(input.items.map((it) => it.item_id)),
     itemCreator,
     itemLanguage,
     itemCreatedMs,
@@ -169,7 +170,7 @@ export function buildBundleData(input: BundleBuildInput): BundleData {
     itemHashtags: csrOf(itemTags),
     itemPopularity,
     ...alignEmbeddings(input.embeddings, itemIndex, userIndex, n, u),
-    userIds: input.users.map((x) => x.user_id),
+    userIds: IdDictionary.of(input.users.map((x) => x.user_id)),
     userLanguage,
     userLanguages: csrOf(userLanguages),
     userFollows: csrOf(follows.map((s) => [...s].sort((a, b) => a - b))),

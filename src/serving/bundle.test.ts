@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,10 +17,39 @@ describe('ServingBundle', () => {
       expect(loaded.version).toBe('tiny');
       for (const key of Object.keys(built.data) as (keyof typeof built.data)[])
         expect(loaded.data[key], key).toEqual(built.data[key]);
+      expect(loaded.data.itemIds.toArray()).toEqual(built.data.itemIds.toArray());
+      expect(loaded.data.userIds.indexOf('u0')).toBe(0);
+      expect(loaded.data.creatorIds.id(5)).toBe('c5');
       const query = built.userVector(0);
       expect(Array.from(loaded.ann.search(query, 5).keys)).toEqual(
         Array.from(built.ann.search(query, 5).keys),
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loads a bundle written before ids had their own files (ids inline in bundle.json)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foryou-bundle-'));
+    try {
+      const built = tinyBundle(12, 3, 2);
+      await built.save(dir);
+      const meta = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8'));
+      delete meta.ids;
+      for (const f of ['itemIds', 'userIds', 'creatorIds'] as const) {
+        meta[f] = built.data[f].toArray();
+        for (const part of ['chars', 'starts']) {
+          rmSync(join(dir, `${f}.${part}.bin`));
+          delete meta.arrays[`${f}.${part}`];
+        }
+      }
+      writeFileSync(join(dir, 'bundle.json'), JSON.stringify(meta));
+      const loaded = await ServingBundle.load(dir);
+      expect(loaded.data.itemIds.toArray()).toEqual(built.data.itemIds.toArray());
+      expect(loaded.data.creatorIds.indexOf('c2')).toBe(2);
+      delete meta.itemIds;
+      writeFileSync(join(dir, 'bundle.json'), JSON.stringify(meta));
+      await expect(ServingBundle.load(dir)).rejects.toThrow(/has no itemIds/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

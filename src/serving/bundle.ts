@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForyouError } from '../core/errors.js';
+import { IdDictionary } from '../core/id-dictionary.js';
 import { type AnnBuildOptions, AnnIndex } from '../retrieval/ann-index.js';
 
 /** Compressed rows: the entries of row r are at [ptr[r], ptr[r + 1]). */
@@ -27,9 +28,10 @@ export interface BundleData {
   /** Shown in responses and logs, e.g. "v3" or a build timestamp. */
   version: string;
   languages: string[];
-  creatorIds: string[];
+  /** Ids are held off the JavaScript heap (see `IdDictionary`): a million id strings slow every full GC. */
+  creatorIds: IdDictionary;
   hashtags: string[];
-  itemIds: string[];
+  itemIds: IdDictionary;
   itemCreator: Int32Array;
   itemLanguage: Uint8Array;
   itemCreatedMs: Float64Array;
@@ -41,7 +43,7 @@ export interface BundleData {
   dimensions: number;
   /** items x dimensions, row-major. */
   itemFactors: Float32Array;
-  userIds: string[];
+  userIds: IdDictionary;
   userLanguage: Uint8Array;
   /** users x dimensions, row-major. */
   userFactors: Float32Array;
@@ -80,6 +82,8 @@ const CSR_FIELDS = [
   'fresh',
 ] as const;
 
+const ID_FIELDS = ['itemIds', 'userIds', 'creatorIds'] as const;
+
 const ANN_FILE = 'items.usearch';
 
 /** Hashtags on more than this share of the catalogue are not topical (see `ServingBundle.topicalHashtags`). */
@@ -109,16 +113,12 @@ export function csrOf(rows: readonly (readonly number[])[]): Csr {
  * version is a new `ServingBundle`, swapped in whole (see `BundleHolder`).
  */
 export class ServingBundle {
-  readonly itemIndex = new Map<string, number>();
-  readonly userIndex = new Map<string, number>();
   readonly languageIndex = new Map<string, number>();
 
   constructor(
     readonly data: BundleData,
     readonly ann: AnnIndex,
   ) {
-    for (const [i, id] of data.itemIds.entries()) this.itemIndex.set(id, i);
-    for (const [u, id] of data.userIds.entries()) this.userIndex.set(id, u);
     for (const [l, code] of data.languages.entries()) this.languageIndex.set(code, l);
     void this.creatorItems;
     void this.hashtagCounts;
@@ -167,13 +167,14 @@ export class ServingBundle {
   get creatorItems(): Csr {
     if (this.creatorItemsCache) return this.creatorItemsCache;
     const { itemCreator, itemCreatedMs, creatorIds } = this.data;
-    const ptr = new Int32Array(creatorIds.length + 1);
+    const creators = creatorIds.size;
+    const ptr = new Int32Array(creators + 1);
     for (let i = 0; i < itemCreator.length; i++) if (itemCreator[i]! >= 0) ptr[itemCreator[i]! + 1]!++;
-    for (let c = 0; c < creatorIds.length; c++) ptr[c + 1]! += ptr[c]!;
-    const idx = new Int32Array(ptr[creatorIds.length]!);
-    const fill = ptr.slice(0, creatorIds.length);
+    for (let c = 0; c < creators; c++) ptr[c + 1]! += ptr[c]!;
+    const idx = new Int32Array(ptr[creators]!);
+    const fill = ptr.slice(0, creators);
     for (let i = 0; i < itemCreator.length; i++) if (itemCreator[i]! >= 0) idx[fill[itemCreator[i]!]!++] = i;
-    for (let c = 0; c < creatorIds.length; c++)
+    for (let c = 0; c < creators; c++)
       idx.subarray(ptr[c]!, ptr[c + 1]!).sort((a, b) => itemCreatedMs[b]! - itemCreatedMs[a]! || b - a);
     this.creatorItemsCache = { ptr, idx };
     return this.creatorItemsCache;
@@ -184,7 +185,7 @@ export class ServingBundle {
   }
 
   get items(): number {
-    return this.data.itemIds.length;
+    return this.data.itemIds.size;
   }
 
   itemVector(i: number): Float32Array {
@@ -203,7 +204,7 @@ export class ServingBundle {
     return new ServingBundle(data, AnnIndex.build(data.itemFactors, data.dimensions, options));
   }
 
-  /** Writes the bundle to `dir`: `bundle.json`, one binary file per array, and the ANN index. */
+  /** Writes the bundle to `dir`: `bundle.json`, one binary file per array (ids too), and the ANN index. */
   async save(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
     const d = this.data;
@@ -214,6 +215,13 @@ export class ServingBundle {
       arrays[`${f}.idx`] = d[f].idx;
     }
     arrays['neighbours.weight'] = d.neighbours.weight;
+    const wide: Record<string, boolean> = {};
+    for (const f of ID_FIELDS) {
+      const { chars, starts, wide: w } = d[f].toArrays();
+      arrays[`${f}.chars`] = new Uint8Array(chars.buffer, chars.byteOffset, chars.byteLength);
+      arrays[`${f}.starts`] = starts;
+      wide[f] = w;
+    }
     const kinds: Record<string, string> = {};
     for (const [name, view] of Object.entries(arrays)) {
       kinds[name] = view.constructor.name;
@@ -226,10 +234,8 @@ export class ServingBundle {
       version: d.version,
       dimensions: d.dimensions,
       languages: d.languages,
-      creatorIds: d.creatorIds,
       hashtags: d.hashtags,
-      itemIds: d.itemIds,
-      userIds: d.userIds,
+      ids: { wide },
       arrays: kinds,
     };
     await writeFile(join(dir, 'bundle.json'), JSON.stringify(meta));
@@ -248,10 +254,13 @@ export class ServingBundle {
       version: string;
       dimensions: number;
       languages: string[];
-      creatorIds: string[];
       hashtags: string[];
-      itemIds: string[];
-      userIds: string[];
+      /** Ids in their own files (`ids.wide` says how their characters are stored)... */
+      ids?: { wide: Record<string, boolean> };
+      /** ...or, in bundles written before, inline. */
+      creatorIds?: string[];
+      itemIds?: string[];
+      userIds?: string[];
       arrays: Record<string, string>;
     };
     const arrays: Record<string, ArrayBufferView> = {};
@@ -265,20 +274,32 @@ export class ServingBundle {
       ptr: arrays[`${f}.ptr`] as Int32Array,
       idx: arrays[`${f}.idx`] as Int32Array,
     });
+    const ids = (f: (typeof ID_FIELDS)[number]): IdDictionary => {
+      const inline = meta[f];
+      if (inline) return IdDictionary.of(inline);
+      const chars = arrays[`${f}.chars`] as Uint8Array | undefined;
+      const starts = arrays[`${f}.starts`] as Int32Array | undefined;
+      if (!chars || !starts || meta.ids?.wide[f] === undefined)
+        throw new ForyouError(
+          'FY_IO_FAILED',
+          `serving bundle in ${dir} has no ${f} (${f}.chars.bin, ${f}.starts.bin)`,
+        );
+      return IdDictionary.fromArrays(chars, starts, meta.ids.wide[f]);
+    };
+    const itemIds = ids('itemIds');
     const data: BundleData = {
       version: meta.version,
       dimensions: meta.dimensions,
       languages: meta.languages,
-      creatorIds: meta.creatorIds,
+      creatorIds: ids('creatorIds'),
       hashtags: meta.hashtags,
-      itemIds: meta.itemIds,
-      userIds: meta.userIds,
+      itemIds,
+      userIds: ids('userIds'),
       itemCreator: arrays.itemCreator as Int32Array,
       itemLanguage: arrays.itemLanguage as Uint8Array,
       itemCreatedMs: arrays.itemCreatedMs as Float64Array,
       // Bundles saved before durations were kept read as unknown (0).
-      itemDurationMs:
-        (arrays.itemDurationMs as Float32Array | undefined) ?? new Float32Array(meta.itemIds.length),
+      itemDurationMs: (arrays.itemDurationMs as Float32Array | undefined) ?? new Float32Array(itemIds.size),
       itemPopularity: arrays.itemPopularity as Float32Array,
       itemFactors: arrays.itemFactors as Float32Array,
       userLanguage: arrays.userLanguage as Uint8Array,
@@ -314,8 +335,8 @@ function typedOf(kind: string, buffer: ArrayBuffer): ArrayBufferView {
 }
 
 function checkShape(d: BundleData): void {
-  const n = d.itemIds.length;
-  const u = d.userIds.length;
+  const n = d.itemIds.size;
+  const u = d.userIds.size;
   const bad = (what: string) => {
     throw new ForyouError('FY_INVALID_ARGUMENT', `serving bundle ${d.version}: ${what}`);
   };

@@ -1,18 +1,34 @@
+import type { IdDictionary } from '../core/id-dictionary.js';
 import type { Candidate } from '../pipeline/components.js';
 import type { ServingBundle } from './bundle.js';
 
-/** One candidate video in a feed request. */
-export interface FeedCandidate extends Candidate {
-  /** Dense item index in the request's bundle. */
-  item: number;
-  /** Id of the source that produced it (the first one, when several did). */
-  source: string;
-  /** The source's own score (inner product, similarity, trend); comparable only within a source. */
-  retrieval: number;
+/**
+ * One candidate video in a feed request. Its id string is decoded from the bundle's dictionary when read:
+ * a request makes 1,000+ candidates and reads the ids of a few hundred (feature keys, the served page).
+ */
+export class FeedCandidate implements Candidate {
+  /** The engine merges sources on the item index. */
+  readonly key: number;
   /** Row of this candidate in the request's hydrated feature block, -1 when not hydrated. */
-  featureRow: number;
+  featureRow = -1;
   /** The latest ranking score (pre-ranker, then ranker); NaN before scoring. */
-  score: number;
+  score = Number.NaN;
+
+  constructor(
+    private readonly ids: IdDictionary,
+    /** Dense item index in the request's bundle. */
+    readonly item: number,
+    /** Id of the source that produced it (the first one, when several did). */
+    public source: string,
+    /** The source's own score (inner product, similarity, trend); comparable only within a source. */
+    public retrieval: number,
+  ) {
+    this.key = item;
+  }
+
+  get id(): string {
+    return this.ids.id(this.item);
+  }
 }
 
 /** Per-candidate features hydrated from the online store, one row per candidate (NaN = unknown). */

@@ -136,7 +136,9 @@ export class FeedService {
    */
   async warmUp(rounds = 3): Promise<void> {
     const bundle = this.holder.current;
-    const users = bundle.data.userIds.slice(0, rounds);
+    const users = Array.from({ length: Math.min(rounds, bundle.data.userIds.size) }, (_, u) =>
+      bundle.data.userIds.id(u),
+    );
     for (const [k, user] of [...users, undefined].entries())
       await this.feed({
         ...(user === undefined ? {} : { user }),
@@ -153,12 +155,12 @@ export class FeedService {
     const session = cursor?.s ?? request.requestId;
     const anonymous = request.user === undefined;
     const userId = anonymous ? `anon:${session}` : request.user!;
-    const userIndex = anonymous ? undefined : bundle.userIndex.get(userId);
-    const user = userIndex ?? null;
+    const userIndex = anonymous ? -1 : bundle.data.userIds.indexOf(userId);
+    const user = userIndex >= 0 ? userIndex : null;
     const contextItems: number[] = [];
     for (const id of request.context ?? []) {
-      const i = bundle.itemIndex.get(id);
-      if (i !== undefined && !contextItems.includes(i)) contextItems.push(i);
+      const i = bundle.data.itemIds.indexOf(id);
+      if (i >= 0 && !contextItems.includes(i)) contextItems.push(i);
     }
     let languages: number[] = [];
     let locale: number | null = null;
@@ -244,7 +246,7 @@ export class FeedService {
         const c = itemCreator[s.candidate.item]!;
         return {
           item_id: s.candidate.id,
-          creator_id: c >= 0 ? creatorIds[c]! : null,
+          creator_id: c >= 0 ? creatorIds.id(c) : null,
           position: offset + k,
           score: Number.isFinite(s.score) ? s.score : 0,
           source: s.candidate.source,

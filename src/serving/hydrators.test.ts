@@ -42,8 +42,10 @@ describe('FeatureHydrator', () => {
     });
     const online = new OnlineFeatureStore(foryouRegistry(), store);
     await online.writeRows([
-      ...bundle.data.itemIds.map((id, i) => ({ view: ITEM_STATS, key: id, row: row(ITEM_STATS, i) })),
-      ...bundle.data.creatorIds.map((id, c) => ({
+      ...bundle.data.itemIds
+        .toArray()
+        .map((id, i) => ({ view: ITEM_STATS, key: id, row: row(ITEM_STATS, i) })),
+      ...bundle.data.creatorIds.toArray().map((id, c) => ({
         view: CREATOR_STATS,
         key: id,
         row: row(CREATOR_STATS, c),
@@ -78,7 +80,7 @@ describe('FeatureHydrator', () => {
     const bundle = tinyBundle(40, 10, 8);
     const online = new OnlineFeatureStore(foryouRegistry(), store);
     await online.writeRows(
-      bundle.data.itemIds.map((id, i) => ({
+      bundle.data.itemIds.toArray().map((id, i) => ({
         view: ITEM_STATS,
         key: id,
         row: {

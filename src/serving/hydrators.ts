@@ -9,8 +9,8 @@ import type { SeenStore } from './seen-store.js';
 export function itemsOf(bundle: ServingBundle, ids: Iterable<string>): Set<number> {
   const items = new Set<number>();
   for (const id of ids) {
-    const i = bundle.itemIndex.get(id);
-    if (i !== undefined) items.add(i);
+    const i = bundle.data.itemIds.indexOf(id);
+    if (i >= 0) items.add(i);
   }
   return items;
 }
@@ -52,8 +52,8 @@ export class UserProfileHydrator implements QueryHydrator<FeedQuery> {
     const online = engagedAt >= 0 ? (features.lists?.[0]?.[engagedAt] ?? []) : [];
     const recent: number[] = [];
     for (const id of online) {
-      const i = bundle.itemIndex.get(String(id));
-      if (i !== undefined && !recent.includes(i)) recent.push(i);
+      const i = bundle.data.itemIds.indexOf(String(id));
+      if (i >= 0 && !recent.includes(i)) recent.push(i);
     }
     if (query.user !== null)
       for (const i of rowOf(bundle.data.userRecent, query.user)) if (!recent.includes(i)) recent.push(i);
@@ -116,7 +116,7 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
       const creator = itemCreator[c.item]!;
       if (creator >= 0 && !creatorRow.has(creator)) {
         creatorRow.set(creator, creatorKeys.length);
-        creatorKeys.push(creatorIds[creator]!);
+        creatorKeys.push(creatorIds.id(creator));
       }
     }
     const [items, creators, pairs] = await Promise.all([

@@ -71,7 +71,11 @@ describe('the multi-task ranker behind the serving port', () => {
       );
       const ranker = new MultiTaskRanker(trained, online);
       const items = [0, 3, 5, 9, 12];
-      const candidates = items.map((i, r) => ({ ...candidateOf(bundle, i), featureRow: r === 4 ? -1 : r }));
+      const candidates = items.map((i, r) => {
+        const c = candidateOf(bundle, i);
+        c.featureRow = r === 4 ? -1 : r;
+        return c;
+      });
       const likeRates = [0.1, 0.5, 0.9, 0.3, 0.7];
       const block = {
         names: ['creator_stats__plays_7d', 'item_stats__like_rate_7d'],

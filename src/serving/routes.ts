@@ -111,8 +111,8 @@ export async function feedRoutes(app: FastifyInstance, options: FeedRoutesOption
     const id = idParam((request.params as { id: string }).id, 'id')!;
     const count = intParam(query, 'count', 1, MAX_FEED_COUNT, 20);
     const bundle = feed.holder.current;
-    const i = bundle.itemIndex.get(id);
-    if (i === undefined)
+    const i = bundle.data.itemIds.indexOf(id);
+    if (i < 0)
       throw invalid('id', `names item ${id}, which is not in the catalogue of bundle ${bundle.version}`);
     const { neighbours, itemIds, itemCreator, creatorIds } = bundle.data;
     const out = new Map<number, { score: number; source: string }>();
@@ -129,8 +129,8 @@ export async function feedRoutes(app: FastifyInstance, options: FeedRoutesOption
       item_id: id,
       bundle_version: bundle.version,
       items: [...out].map(([j, v]) => ({
-        item_id: itemIds[j]!,
-        creator_id: itemCreator[j]! >= 0 ? creatorIds[itemCreator[j]!]! : null,
+        item_id: itemIds.id(j),
+        creator_id: itemCreator[j]! >= 0 ? creatorIds.id(itemCreator[j]!) : null,
         score: v.score,
         source: v.source,
       })),
@@ -151,13 +151,13 @@ export async function feedRoutes(app: FastifyInstance, options: FeedRoutesOption
       return at < 0 ? [] : (features.lists?.[0]?.[at] ?? []).map(String);
     };
     const bundle = feed.holder.current;
-    const u = bundle.userIndex.get(id);
+    const u = bundle.data.userIds.indexOf(id);
     let engaged = list('user_engagement__engaged_items');
-    if (engaged.length === 0 && u !== undefined)
-      engaged = [...rowOf(bundle.data.userRecent, u)].map((i) => bundle.data.itemIds[i]!);
+    if (engaged.length === 0 && u >= 0)
+      engaged = Array.from(rowOf(bundle.data.userRecent, u), (i) => bundle.data.itemIds.id(i));
     return {
       user_id: id,
-      known: u !== undefined,
+      known: u >= 0,
       served: served.slice(0, count),
       engaged: engaged.slice(0, count),
       liked: list('user_engagement__liked_items').slice(0, count),

@@ -2,7 +2,7 @@ import { Rng } from '../core/rng.js';
 import type { CandidateSource, RunContext } from '../pipeline/components.js';
 import { NO_LANGUAGE, rowOf } from './bundle.js';
 import type { EmbeddingSpace } from './embeddings.js';
-import type { FeedCandidate, FeedQuery } from './feed-query.js';
+import { FeedCandidate, type FeedQuery } from './feed-query.js';
 
 type Source = CandidateSource<FeedQuery, FeedCandidate>;
 
@@ -14,15 +14,7 @@ type Source = CandidateSource<FeedQuery, FeedCandidate>;
 export const ANN_OVER_FETCH = 1.5;
 
 function candidate(query: FeedQuery, item: number, source: string, retrieval: number): FeedCandidate {
-  return {
-    id: query.bundle.data.itemIds[item]!,
-    key: item,
-    item,
-    source,
-    retrieval,
-    featureRow: -1,
-    score: Number.NaN,
-  };
+  return new FeedCandidate(query.bundle.data.itemIds, item, source, retrieval);
 }
 
 /** Nearest items to the user's vector in one embedding space (known users, unless `anonymous`). */

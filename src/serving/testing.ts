@@ -1,5 +1,6 @@
+import { IdDictionary } from '../core/id-dictionary.js';
 import { type BundleData, csrOf, ServingBundle } from './bundle.js';
-import type { FeedCandidate, FeedQuery } from './feed-query.js';
+import { FeedCandidate, type FeedQuery } from './feed-query.js';
 
 /**
  * A hand-made bundle for unit tests: `items` items, item i by creator `i % creators`, hashtag
@@ -13,9 +14,9 @@ export function tinyBundle(items = 40, creators = 10, hashtags = 8): ServingBund
   const data: BundleData = {
     version: 'tiny',
     languages: ['en', 'es'],
-    creatorIds: Array.from({ length: creators }, (_, c) => `c${c}`),
+    creatorIds: IdDictionary.of(Array.from({ length: creators }, (_, c) => `c${c}`)),
     hashtags: Array.from({ length: hashtags + 1 }, (_, t) => `t${t}`),
-    itemIds: Array.from({ length: items }, (_, i) => `v${i}`),
+    itemIds: IdDictionary.of(Array.from({ length: items }, (_, i) => `v${i}`)),
     itemCreator: Int32Array.from({ length: items }, (_, i) => i % creators),
     itemLanguage: Uint8Array.from({ length: items }, (_, i) => i % 2),
     itemCreatedMs: Float64Array.from({ length: items }, (_, i) => 1000 * i),
@@ -24,7 +25,7 @@ export function tinyBundle(items = 40, creators = 10, hashtags = 8): ServingBund
     itemPopularity: Float32Array.from({ length: items }, (_, i) => items - i),
     dimensions: d,
     itemFactors,
-    userIds: ['u0'],
+    userIds: IdDictionary.of(['u0']),
     userLanguage: Uint8Array.of(0),
     userFactors: Float32Array.of(1, 0, 0, 0),
     userLanguages: csrOf([[0]]),
@@ -66,13 +67,5 @@ export function tinyQuery(bundle: ServingBundle, count: number, extra: Partial<F
 }
 
 export function candidateOf(bundle: ServingBundle, item: number, source = 'ann-factors'): FeedCandidate {
-  return {
-    id: bundle.data.itemIds[item]!,
-    key: item,
-    item,
-    source,
-    retrieval: 0,
-    featureRow: -1,
-    score: Number.NaN,
-  };
+  return new FeedCandidate(bundle.data.itemIds, item, source, 0);
 }

@@ -311,8 +311,8 @@ export class TwoTowerIndex {
 
   private alignRange(bundle: ServingBundle, a: Alignment, from: number, to: number): Alignment {
     for (let r = from; r < to; r++) {
-      const i = bundle.itemIndex.get(this.itemIds[r]!);
-      if (i === undefined) continue;
+      const i = bundle.data.itemIds.indexOf(this.itemIds[r]!);
+      if (i < 0) continue;
       a.toBundle[r] = i;
       a.toTower[i] = r;
     }

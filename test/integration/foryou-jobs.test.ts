@@ -63,7 +63,7 @@ describe("Foryou's job graph", () => {
     const bundle = await ServingBundle.load(
       artifacts.pathOf(BUNDLE_ARTIFACT, (await artifacts.current(BUNDLE_ARTIFACT))!),
     );
-    expect(bundle.data.itemIds).toHaveLength(world.itemCount);
+    expect(bundle.data.itemIds.size).toBe(world.itemCount);
     expect(bundle.data.itemDurationMs.every((d) => d > 0)).toBe(true);
     const hits = bundle.ann.search(bundle.userVector(0), 10);
     expect(hits.keys.length).toBe(10);

@@ -223,11 +223,11 @@ describe('the For You feed over HTTP on a simulated world', () => {
         page.body.items,
         JSON.stringify(page.body.trace?.components.map((c) => [c.id, c.in, c.out, c.error])),
       ).toHaveLength(20);
-      const reads = new Set(rowOf(bundle.data.userLanguages, bundle.userIndex.get(user)!));
+      const reads = new Set(rowOf(bundle.data.userLanguages, bundle.data.userIds.indexOf(user)));
       const perCreator = new Map<number, number>();
       const perTag = new Map<number, number>();
       for (const { item_id } of page.body.items) {
-        const i = bundle.itemIndex.get(item_id)!;
+        const i = bundle.data.itemIds.indexOf(item_id);
         expect(
           reads.has(itemLanguage[i]!),
           `${user} got ${item_id} in ${bundle.data.languages[itemLanguage[i]!]}`,
@@ -244,7 +244,7 @@ describe('the For You feed over HTTP on a simulated world', () => {
     );
     expect(es.status).toBe(200);
     for (const { item_id } of es.body.items)
-      expect(bundle.data.languages[itemLanguage[bundle.itemIndex.get(item_id)!]!]).toBe('es');
+      expect(bundle.data.languages[itemLanguage[bundle.data.itemIds.indexOf(item_id)]!]).toBe('es');
   });
 
   it('appends an impression per served item, with the request id and positions', async () => {
