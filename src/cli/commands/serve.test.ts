@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -26,6 +26,8 @@ describe('foryou serve', () => {
     }
     expect(url).toBeDefined();
     expect(io.out()).toContain(`(log ${env.FORYOU_LOG_URL}, fsync always)`);
+    // The topics it appends to are open before it listens (their duplicate windows reloaded).
+    expect(readdirSync(logDir)).toEqual(expect.arrayContaining(['catalog', 'events']));
     const res = await fetch(`${url}/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

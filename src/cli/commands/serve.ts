@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../core/config.js';
 import { createHttpApp, type HttpAppOptions } from '../../http/app.js';
+import { CATALOG_TOPIC, EVENTS_TOPIC } from '../../ingest/record-kinds.js';
 import { ingestRoutes } from '../../ingest/routes.js';
 import { openEventLog } from '../../log/open.js';
 import type { EventLog } from '../../log/port.js';
@@ -64,11 +65,27 @@ export interface StartServerOptions extends Omit<ServerAppOptions, 'feed'> {
 }
 
 /**
+ * Opens the configured log and the topics the server appends to (ingest, impressions). A file log opens a
+ * topic on its first use and then reloads its recent record ids to catch duplicates; on a log with a
+ * million records that is seconds of CPU, which must not land on the first requests.
+ */
+async function openServingLog(config: Config): Promise<EventLog> {
+  const log = await openEventLog(config.log);
+  try {
+    for (const topic of [EVENTS_TOPIC, CATALOG_TOPIC]) await log.bounds(topic);
+  } catch (error) {
+    await log.close().catch(() => {});
+    throw error;
+  }
+  return log;
+}
+
+/**
  * Opens the configured log (or takes the one given) and the feed surface, and serves the app on
  * `config.http`; everything opened is closed again if listening fails.
  */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? (await openEventLog(config.log));
+  const log = options.log ?? (await openServingLog(config));
   let app: FastifyInstance | null = null;
   let feed: FeedSurface | null = null;
   try {
@@ -157,7 +174,7 @@ async function runWorker(config: Config): Promise<void> {
 
 /** The primary of `--workers N`: owns the log, forks the workers, relays their appends, stops them. */
 async function runPrimary(config: Config, workers: number): Promise<void> {
-  const log = await openEventLog(config.log);
+  const log = await openServingLog(config);
   const stop = awaitSignal(['SIGINT', 'SIGTERM']);
   const forked = Array.from({ length: workers }, () => cluster.fork());
   let url = '';
