@@ -18,6 +18,8 @@ export interface TopicLogOptions {
 }
 
 const CHUNK_BYTES = 1 << 20;
+/** Written chunk buffers kept for reuse. */
+const SPARE_CHUNKS = 4;
 
 /** Frames encoded for one segment, waiting to be written. `notes` holds (position, length, timestamp) triples. */
 interface PendingChunk {
@@ -71,6 +73,13 @@ export class FileTopic {
   private lastTimestampMs = 0;
   private readonly dedup: DedupWindow;
   private queue: PendingChunk[] = [];
+  /**
+   * Buffers of written chunks, reused: an append that finds no queued chunk with room (every append on a
+   * quiet topic) would otherwise take a fresh megabyte outside the heap, and V8 answers that much external
+   * memory with a full collection every few hundred appends (measured: one every 150-200 ms in a serving
+   * primary relaying impressions, about a millisecond of CPU per feed request).
+   */
+  private readonly spare: Buffer[] = [];
   private nextFlush: Deferred | null = null;
   /** The write being carried out, if any. */
   private inFlight: Deferred | null = null;
@@ -227,9 +236,10 @@ export class FileTopic {
   private chunkFor(length: number): PendingChunk {
     const last = this.queue.at(-1);
     if (last && last.base === this.encodeBase && last.buffer.length - last.used >= length) return last;
+    const reuse = this.spare.length > 0 && this.spare.at(-1)!.length >= length ? this.spare.pop()! : null;
     const chunk = {
       base: this.encodeBase,
-      buffer: Buffer.allocUnsafe(Math.max(CHUNK_BYTES, length)),
+      buffer: reuse ?? Buffer.allocUnsafe(Math.max(CHUNK_BYTES, length)),
       used: 0,
       notes: [],
     };
@@ -259,6 +269,9 @@ export class FileTopic {
         this.inFlight = done;
         try {
           await this.writeChunks(chunks);
+          for (const chunk of chunks)
+            if (this.spare.length < SPARE_CHUNKS && chunk.buffer.length === CHUNK_BYTES)
+              this.spare.push(chunk.buffer);
           this.inFlight = null;
           done.resolve();
         } catch (error) {
