@@ -15,6 +15,7 @@ import type {
   SideEffect,
 } from './components.js';
 import { QualityFactor, type QualityFactorOptions } from './quality-factor.js';
+import { sortByScoreDescending } from './score-sort.js';
 import type { ComponentTrace, RequestTrace, TraceBuffer } from './trace.js';
 
 /**
@@ -76,14 +77,6 @@ interface Ranked<C extends Candidate> extends Scored<C> {
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
-
-/**
- * Best first. Returns -1, 0 or 1 rather than a difference: a sort comparator's non-integer result is a
- * boxed number, one allocation per comparison. NaN compares equal to everything, as a difference would.
- */
-function byScoreDescending(a: { score: number }, b: { score: number }): number {
-  return b.score > a.score ? 1 : b.score < a.score ? -1 : 0;
 }
 
 /**
@@ -431,8 +424,8 @@ export class Pipeline<Q extends object, C extends Candidate> {
             chosen[k]!.score = Number(scores[k]);
             chosen[k]!.tier = tier;
           }
-          // Stable, so ties keep the order the earlier scorers gave them.
-          chosen.sort(byScoreDescending);
+          // Stable, so ties keep the order the earlier scorers gave them; a NaN score ranks last.
+          sortByScoreDescending(chosen);
           if (chosen !== ranked) for (let k = 0; k < count; k++) ranked[k] = chosen[k]!;
         }
       }

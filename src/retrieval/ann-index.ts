@@ -24,8 +24,22 @@ export interface AnnBuildOptions {
    * this and the k asked for. Default `DEFAULT_EXPANSION_SEARCH`.
    */
   expansionSearch?: number;
+  /**
+   * How the index stores vectors: `f32` (default), `f16` (half the bytes) or `i8` (a quarter; usearch
+   * scales cosine vectors to bytes). Fewer bytes per vector make a search cheaper in memory traffic and may
+   * cost recall; bench/ann.bench.ts measures both.
+   */
+  quantization?: AnnQuantization;
   threads?: number;
 }
+
+export type AnnQuantization = 'f32' | 'f16' | 'i8';
+
+const SCALAR_KINDS: Record<AnnQuantization, ScalarKind> = {
+  f32: ScalarKind.F32,
+  f16: ScalarKind.F16,
+  i8: ScalarKind.I8,
+};
 
 /** Graph degree and construction width: chosen by recall at a million items (bench/ann.bench.ts). */
 export const DEFAULT_CONNECTIVITY = 32;
@@ -45,6 +59,7 @@ export class AnnIndex {
     private readonly maxNorm: number,
     /** Graph degree it was built with (kept beside the file: opening needs it). */
     readonly connectivity: number,
+    readonly quantization: AnnQuantization,
   ) {}
 
   /** Builds an index over `n` vectors of `dimensions` (row-major `vectors`), keyed 0..n-1. */
@@ -65,10 +80,16 @@ export class AnnIndex {
       augmented[i * (dimensions + 1) + dimensions] = Math.sqrt(Math.max(0, maxNorm * maxNorm - norm2));
     }
     const connectivity = options.connectivity ?? DEFAULT_CONNECTIVITY;
+    const quantization = options.quantization ?? 'f32';
+    if (!(quantization in SCALAR_KINDS))
+      throw new ForyouError(
+        'FY_INVALID_ARGUMENT',
+        `ANN quantization must be one of ${Object.keys(SCALAR_KINDS).join(', ')}, got ${String(quantization)}`,
+      );
     const index = new Index({
       dimensions: dimensions + 1,
       metric: MetricKind.Cos,
-      quantization: ScalarKind.F32,
+      quantization: SCALAR_KINDS[quantization],
       connectivity,
       expansion_add: options.expansionAdd ?? DEFAULT_EXPANSION_ADD,
       expansion_search: options.expansionSearch ?? DEFAULT_EXPANSION_SEARCH,
@@ -79,7 +100,7 @@ export class AnnIndex {
       for (let i = 0; i < n; i++) keys[i] = BigInt(i);
       index.add(keys, augmented, options.threads ?? 2);
     }
-    return new AnnIndex(index, dimensions, maxNorm, connectivity);
+    return new AnnIndex(index, dimensions, maxNorm, connectivity, quantization);
   }
 
   /** Opens a saved index; `mmap` maps the file instead of loading it (shared between processes). */
@@ -90,17 +111,21 @@ export class AnnIndex {
   ): AnnIndex {
     let maxNorm: number;
     let connectivity: number;
+    let quantization: AnnQuantization;
     try {
       const meta = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as {
         dimensions: number;
         maxNorm: number;
         connectivity?: number;
+        quantization?: AnnQuantization;
       };
       if (meta.dimensions !== dimensions)
         throw new Error(`it has ${meta.dimensions} dimensions, not ${dimensions}`);
       maxNorm = meta.maxNorm;
-      // Files written before the degree was recorded were built with 16.
+      // Files written before the degree was recorded were built with 16, and all before quantization with f32.
       connectivity = meta.connectivity ?? 16;
+      quantization = meta.quantization ?? 'f32';
+      if (!(quantization in SCALAR_KINDS)) throw new Error(`its quantization ${quantization} is unknown`);
     } catch (cause) {
       throw new ForyouError(
         'FY_IO_FAILED',
@@ -111,7 +136,7 @@ export class AnnIndex {
     const index = new Index({
       dimensions: dimensions + 1,
       metric: MetricKind.Cos,
-      quantization: ScalarKind.F32,
+      quantization: SCALAR_KINDS[quantization],
       connectivity,
       expansion_add: DEFAULT_EXPANSION_ADD,
       expansion_search: options.expansionSearch ?? DEFAULT_EXPANSION_SEARCH,
@@ -127,7 +152,7 @@ export class AnnIndex {
         { cause },
       );
     }
-    return new AnnIndex(index, dimensions, maxNorm, connectivity);
+    return new AnnIndex(index, dimensions, maxNorm, connectivity, quantization);
   }
 
   /** Writes the index file and, beside it, `<path>.json` with what opening it needs. */
@@ -140,6 +165,7 @@ export class AnnIndex {
           dimensions: this.dimensions,
           maxNorm: this.maxNorm,
           connectivity: this.connectivity,
+          quantization: this.quantization,
         }),
       );
     } catch (cause) {
