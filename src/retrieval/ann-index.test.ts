@@ -44,6 +44,32 @@ describe('AnnIndex', () => {
     expect(Array.from(mapped.search(query, 10).keys)).toEqual(Array.from(built.search(query, 10).keys));
   });
 
+  it('stores vectors as f16 or i8 when asked, keeps recall, and reopens with the same storage', () => {
+    const rng = new Rng('quantized');
+    const queries = Array.from({ length: 30 }, () => {
+      const at = rng.int(5000) * d;
+      return vectors.slice(at, at + d);
+    });
+    for (const quantization of ['f16', 'i8'] as const) {
+      const index = AnnIndex.build(vectors, d, { quantization });
+      expect(index.quantization).toBe(quantization);
+      let recall = 0;
+      for (const query of queries)
+        recall += recallAtK(index.search(query, 100), exactSearch(vectors, d, query, 100));
+      expect(recall / queries.length, quantization).toBeGreaterThanOrEqual(0.9);
+      const path = join(tempDir(), `items-${quantization}.usearch`);
+      index.save(path);
+      const mapped = AnnIndex.open(path, d);
+      expect(mapped.quantization).toBe(quantization);
+      expect(Array.from(mapped.search(queries[0]!, 10).keys)).toEqual(
+        Array.from(index.search(queries[0]!, 10).keys),
+      );
+    }
+    expect(() => AnnIndex.build(vectors, d, { quantization: 'f8' as never })).toThrow(
+      'ANN quantization must be one of f32, f16, i8, got f8',
+    );
+  });
+
   it('exact search keeps the k best by a full sort, ties to the lower index', () => {
     const rng = new Rng('exact');
     // Small integers make many ties.
