@@ -41,6 +41,7 @@ import {
   geometricRates,
   openLoop,
   percentile,
+  processTreeCpuMs,
   report,
 } from './harness/index.js';
 
@@ -138,6 +139,28 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; port: nu
   return { child, port };
 }
 
+/**
+ * CPU time per feed request over the loaded run (warm-up included), by server process (the primary first,
+ * then the workers) and for this load generator, and how many of the machine's cores were busy with them:
+ * the figure that sets the server's capacity, apart from queueing.
+ */
+function cpuPerRequest(
+  before: Map<number, number> | null,
+  after: Map<number, number> | null,
+  client: NodeJS.CpuUsage,
+  run: { requests: number; wallMs: number },
+): string {
+  if (!before || !after || run.requests === 0) return 'CPU per request: not measured (no /proc)';
+  const perProcess = [...after].map(([pid, ms]) => (ms - (before.get(pid) ?? 0)) / run.requests);
+  const clientMs = (client.user + client.system) / 1000 / run.requests;
+  const total = perProcess.reduce((a, b) => a + b, 0);
+  const busyCores = ((total + clientMs) * run.requests) / run.wallMs;
+  return (
+    `CPU per request ${total.toFixed(2)} ms in the server (${perProcess.map((ms) => ms.toFixed(2)).join(' + ')}, primary first) ` +
+    `and ${clientMs.toFixed(2)} ms in the load generator, ${busyCores.toFixed(2)} cores busy`
+  );
+}
+
 function stageTable(traces: RequestTrace[]): { text: string; scored: number[]; ranked: number[] } {
   const byId = new Map<string, number[]>();
   const scored: number[] = [];
@@ -199,7 +222,11 @@ async function main(): Promise<void> {
     const started = await startServer(dir);
     server = started.child;
     const port = started.port;
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    // Free sockets are taken first-in first-out, so requests spread over the generator's connections as
+    // they would over many clients'. The cluster hands out connections, not requests, and with Node's
+    // default (LIFO: the socket freed last goes next) a few hot sockets carried most requests to one worker
+    // (measured: 62% to one of two, which then ran at a full core while the other idled).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'fifo' });
     const rng = new Rng(11);
     const feed = () => get(agent, port, `/v1/feed?user=u${rng.int(USERS)}&count=20`);
     const health = () => get(agent, port, '/healthz');
@@ -207,7 +234,14 @@ async function main(): Promise<void> {
     const durationMs = SECONDS * 1000;
     // The generator shares the machine's two cores with the server: it sleeps instead of spinning.
     const empty = await openLoop({ ratePerSec: RATE, durationMs, warmupMs, fire: health, spin: false });
+    const cpuBefore = processTreeCpuMs(server.pid!);
+    const clientBefore = process.cpuUsage();
+    const wallBefore = performance.now();
     const loaded = await openLoop({ ratePerSec: RATE, durationMs, warmupMs, fire: feed, spin: false });
+    const cpu = cpuPerRequest(cpuBefore, processTreeCpuMs(server.pid!), process.cpuUsage(clientBefore), {
+      requests: loaded.sent,
+      wallMs: performance.now() - wallBefore,
+    });
     // An overloaded run leaves a backlog in the server; what follows waits until it has drained (three
     // feed pages in a row under 50 ms, at most two minutes), so the sampled pages and --find-max's first
     // rates do not pay for it.
@@ -247,7 +281,7 @@ async function main(): Promise<void> {
       `${loaded.ok} ok, ${loaded.errors} errors, ${loaded.dropped} dropped of ${loaded.scheduled}; ` +
       `candidates scored per request (pre-ranker) p50 ${percentile(stages.scored, 50)} min ${Math.min(...stages.scored)}, ` +
       `ranker over ${percentile(stages.ranked, 50)}; ${degraded}/50 sampled pages degraded; ` +
-      `quality factor ${tracesBody.quality_factor.toFixed(2)}; backlog drained ${(drainedAfterMs / 1000).toFixed(1)} s after the run; server-side p50/p99 ms of the whole pipeline and of each component's own call (last 200 traces of one worker): ${stages.text}` +
+      `quality factor ${tracesBody.quality_factor.toFixed(2)}; ${cpu}; backlog drained ${(drainedAfterMs / 1000).toFixed(1)} s after the run; server-side p50/p99 ms of the whole pipeline and of each component's own call (last 200 traces of one worker): ${stages.text}` +
       (loaded.firstError ? `; first error: ${loaded.firstError}` : '');
     report({
       name: 'feed.p99',

@@ -2,7 +2,15 @@
 export { type BenchArgs, benchArgs, benchName } from './args.js';
 export { formatFigure, formatNumber, formatRatio } from './format.js';
 export { keySetReaders } from './key-sets.js';
-export { type MachineInfo, machine, machineLabel, peakRssMb, type RssTracker, trackRss } from './machine.js';
+export {
+  type MachineInfo,
+  machine,
+  machineLabel,
+  peakRssMb,
+  processTreeCpuMs,
+  type RssTracker,
+  trackRss,
+} from './machine.js';
 export {
   type BenchFn,
   blackhole,

@@ -1,4 +1,5 @@
 /** What a figure was measured on, and how much memory the process took. The hostname is left out on purpose. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, arch as osArch, release, totalmem, type } from 'node:os';
 
 export interface MachineInfo {
@@ -78,4 +79,47 @@ export function trackRss(intervalMs = 20): RssTracker {
       return toMb();
     },
   };
+}
+
+/**
+ * CPU time (user + system, ms) of a process and each of its children, read from Linux's /proc; null where
+ * /proc is not there. The feed bench divides the difference over a loaded phase by the requests served:
+ * CPU per request is what decides a server's capacity, whatever the queueing adds to latency.
+ */
+export function processTreeCpuMs(pid: number): Map<number, number> | null {
+  if (!existsSync(`/proc/${pid}/stat`)) return null;
+  const out = new Map<number, number>();
+  const msPerTick = 1000 / 100; // USER_HZ is 100 on Linux
+  const read = (p: number) => {
+    try {
+      // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(p, (Number(fields[11]) + Number(fields[12])) * msPerTick);
+    } catch {
+      // The process ended between listing and reading.
+    }
+  };
+  read(pid);
+  for (const task of readdirSafe(`/proc/${pid}/task`)) {
+    const children = readFileSafe(`/proc/${pid}/task/${task}/children`).trim();
+    for (const child of children === '' ? [] : children.split(' ')) read(Number(child));
+  }
+  return out;
+}
+
+function readdirSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
