@@ -8,7 +8,11 @@ export const IMPRESSIONS_TOPIC = 'events';
 const encoder = new TextEncoder();
 
 export interface ImpressionLoggerOptions {
-  /** Appends are grouped for up to this long (default 5 ms). */
+  /**
+   * Appends are grouped for up to this long (default 25 ms). Under cluster serving every append is an IPC
+   * message and a write in the primary, so grouping a few requests' impressions matters: at 5 ms the
+   * primary spent 0.28-0.31 ms of CPU per feed request, at 25 ms 0.20.
+   */
   lingerMs?: number;
   /** Or until this many impressions are waiting (default 2,000). */
   maxBatch?: number;
@@ -39,7 +43,7 @@ export class ImpressionLogger implements SideEffect<FeedQuery, FeedCandidate> {
     private readonly log: EventLog,
     options: ImpressionLoggerOptions = {},
   ) {
-    this.lingerMs = options.lingerMs ?? 5;
+    this.lingerMs = options.lingerMs ?? 25;
     this.maxBatch = options.maxBatch ?? 2000;
     this.clock = options.clock ?? Date.now;
   }
