@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ForyouError } from './errors.js';
+import { ForyouError, isForyouError } from './errors.js';
+
+function refusal(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return null;
+}
+
 import { IdDictionary } from './id-dictionary.js';
 
 describe('IdDictionary', () => {
@@ -51,6 +61,12 @@ describe('IdDictionary', () => {
   it('refuses an index outside the list', () => {
     const dict = IdDictionary.of(['a']);
     expect(() => dict.id(1)).toThrow(/outside 0..0/);
+    expect(
+      isForyouError(
+        refusal(() => dict.id(1)),
+        'FY_INTERNAL',
+      ),
+    ).toBe(true);
     expect(() => dict.id(-1)).toThrow(ForyouError);
   });
 

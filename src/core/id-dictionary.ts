@@ -21,7 +21,10 @@ const HAS_DECODERS =
  * decodes a new string each call, so hot paths keep dense indices and decode only what they emit.
  */
 export class IdDictionary implements Iterable<string> {
-  /** Characters of every id, back to back: one byte each when every id is Latin-1, else UTF-16 units. */
+  /**
+   * Characters of every id, back to back: one byte each when every id is Latin-1, else UTF-16 units in the
+   * machine's byte order (as every array of a saved bundle is), decoded as little-endian.
+   */
   private readonly chars: Buffer;
   private readonly units: Uint8Array | Uint16Array;
   private readonly wide: boolean;
@@ -101,10 +104,10 @@ export class IdDictionary implements Iterable<string> {
     return this.starts.length - 1;
   }
 
-  /** Id number `i` (a new string each call); FY_INVALID_ARGUMENT when out of range. */
+  /** Id number `i` (a new string each call); FY_INTERNAL when out of range (a caller's bug, not input). */
   id(i: number): string {
     if (!(i >= 0 && i < this.size))
-      throw new ForyouError('FY_INVALID_ARGUMENT', `id index ${i} is outside 0..${this.size - 1}`);
+      throw new ForyouError('FY_INTERNAL', `id index ${i} is outside 0..${this.size - 1}`);
     const a = this.starts[i]!;
     const b = this.starts[i + 1]!;
     // Buffer's own decoders, without `toString`'s argument handling (a third of the cost of a short id).

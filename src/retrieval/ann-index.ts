@@ -81,7 +81,7 @@ export class AnnIndex {
     }
     const connectivity = options.connectivity ?? DEFAULT_CONNECTIVITY;
     const quantization = options.quantization ?? 'f32';
-    if (!(quantization in SCALAR_KINDS))
+    if (!Object.hasOwn(SCALAR_KINDS, quantization))
       throw new ForyouError(
         'FY_INVALID_ARGUMENT',
         `ANN quantization must be one of ${Object.keys(SCALAR_KINDS).join(', ')}, got ${String(quantization)}`,
@@ -125,7 +125,8 @@ export class AnnIndex {
       // Files written before the degree was recorded were built with 16, and all before quantization with f32.
       connectivity = meta.connectivity ?? 16;
       quantization = meta.quantization ?? 'f32';
-      if (!(quantization in SCALAR_KINDS)) throw new Error(`its quantization ${quantization} is unknown`);
+      if (!Object.hasOwn(SCALAR_KINDS, quantization))
+        throw new Error(`its quantization ${String(quantization)} is unknown`);
     } catch (cause) {
       throw new ForyouError(
         'FY_IO_FAILED',

@@ -62,9 +62,40 @@ describe('ServingBundle', () => {
     expect(bundle.hashtagCounts[1]).toBe(6);
   });
 
-  it('refuses arrays of the wrong shape', () => {
-    const data = { ...tinyBundle(10, 2, 2).data, itemPopularity: new Float32Array(3) };
+  it('refuses arrays of the wrong shape, and entries that index past what they point into', () => {
+    const good = tinyBundle(10, 2, 2).data;
+    const data = { ...good, itemPopularity: new Float32Array(3) };
     expect(() => ServingBundle.build(data)).toThrow(/itemPopularity must have 10 entries/);
+    const creatorOut = { ...good, itemCreator: good.itemCreator.map((c, i) => (i === 3 ? 2 : c)) };
+    expect(() => ServingBundle.build(creatorOut)).toThrow('itemCreator[3] is 2, outside -1..1');
+    const neighbourOut = {
+      ...good,
+      neighbours: { ...good.neighbours, idx: good.neighbours.idx.map(() => 10) },
+    };
+    expect(() => ServingBundle.build(neighbourOut)).toThrow('neighbours entry 0 is 10, outside 0..9');
+    const languageOut = { ...good, userLanguage: Uint8Array.of(7) };
+    expect(() => ServingBundle.build(languageOut)).toThrow('userLanguage[0] is 7, but there are 2 languages');
+  });
+
+  it('names the bundle and the id list when ids cannot be read, and refuses a newer layout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foryou-bundle-'));
+    try {
+      await tinyBundle(12, 3, 2).save(dir);
+      const metaPath = join(dir, 'bundle.json');
+      const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+      writeFileSync(join(dir, 'userIds.starts.bin'), Buffer.from(Int32Array.of(0, 9).buffer));
+      await expect(ServingBundle.load(dir)).rejects.toThrow(
+        `serving bundle in ${dir}: its userIds cannot be read`,
+      );
+      writeFileSync(metaPath, JSON.stringify({ ...meta, ids: {} }));
+      await expect(ServingBundle.load(dir)).rejects.toThrow('ids.wide.itemIds in bundle.json');
+      writeFileSync(metaPath, JSON.stringify({ ...meta, format: 3 }));
+      await expect(ServingBundle.load(dir)).rejects.toThrow(
+        'has layout 3; this Foryou reads layouts up to 2',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -84,6 +84,12 @@ const CSR_FIELDS = [
 
 const ID_FIELDS = ['itemIds', 'userIds', 'creatorIds'] as const;
 
+/**
+ * Layout of `bundle.json` and its files: 1 had the ids inline, 2 has them in files of their own. A reader
+ * refuses a layout newer than it knows, by name, instead of failing on a missing field.
+ */
+const BUNDLE_FORMAT = 2;
+
 const ANN_FILE = 'items.usearch';
 
 /** Hashtags on more than this share of the catalogue are not topical (see `ServingBundle.topicalHashtags`). */
@@ -231,6 +237,7 @@ export class ServingBundle {
       );
     }
     const meta = {
+      format: BUNDLE_FORMAT,
       version: d.version,
       dimensions: d.dimensions,
       languages: d.languages,
@@ -251,6 +258,7 @@ export class ServingBundle {
     if (!existsSync(metaPath))
       throw new ForyouError('FY_ARTIFACT_NOT_FOUND', `no serving bundle in ${dir} (bundle.json is missing)`);
     const meta = JSON.parse(await readFile(metaPath, 'utf8')) as {
+      format?: number;
       version: string;
       dimensions: number;
       languages: string[];
@@ -263,6 +271,11 @@ export class ServingBundle {
       userIds?: string[];
       arrays: Record<string, string>;
     };
+    if ((meta.format ?? 1) > BUNDLE_FORMAT)
+      throw new ForyouError(
+        'FY_IO_FAILED',
+        `serving bundle in ${dir} has layout ${meta.format}; this Foryou reads layouts up to ${BUNDLE_FORMAT} (upgrade the server)`,
+      );
     const arrays: Record<string, ArrayBufferView> = {};
     for (const [name, kind] of Object.entries(meta.arrays)) {
       const bytes = await readFile(join(dir, `${name}.bin`));
@@ -276,15 +289,28 @@ export class ServingBundle {
     });
     const ids = (f: (typeof ID_FIELDS)[number]): IdDictionary => {
       const inline = meta[f];
-      if (inline) return IdDictionary.of(inline);
-      const chars = arrays[`${f}.chars`] as Uint8Array | undefined;
-      const starts = arrays[`${f}.starts`] as Int32Array | undefined;
-      if (!chars || !starts || meta.ids?.wide[f] === undefined)
+      const chars = arrays[`${f}.chars`];
+      const starts = arrays[`${f}.starts`];
+      const wide = meta.ids?.wide?.[f];
+      if (
+        !inline &&
+        !(chars instanceof Uint8Array && starts instanceof Int32Array && typeof wide === 'boolean')
+      )
         throw new ForyouError(
           'FY_IO_FAILED',
-          `serving bundle in ${dir} has no ${f} (${f}.chars.bin, ${f}.starts.bin)`,
+          `serving bundle in ${dir} has no ${f} (${f}.chars.bin, ${f}.starts.bin and ids.wide.${f} in bundle.json)`,
         );
-      return IdDictionary.fromArrays(chars, starts, meta.ids.wide[f]);
+      try {
+        return inline
+          ? IdDictionary.of(inline)
+          : IdDictionary.fromArrays(chars as Uint8Array, starts as Int32Array, wide as boolean);
+      } catch (cause) {
+        throw new ForyouError(
+          'FY_IO_FAILED',
+          `serving bundle in ${dir}: its ${f} cannot be read: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
     };
     const itemIds = ids('itemIds');
     const data: BundleData = {
@@ -351,15 +377,37 @@ function checkShape(d: BundleData): void {
   if (d.itemFactors.length !== n * d.dimensions) bad(`itemFactors must be ${n} x ${d.dimensions}`);
   if (d.userFactors.length !== u * d.dimensions) bad(`userFactors must be ${u} x ${d.dimensions}`);
   if (d.userLanguage.length !== u) bad(`userLanguage must have ${u} entries`);
-  for (const [name, rows] of [
-    ['itemHashtags', n],
-    ['neighbours', n],
-    ['userLanguages', u],
-    ['userFollows', u],
-    ['userBlocked', u],
-    ['userRecent', u],
-    ['trending', d.languages.length + 1],
-    ['fresh', d.languages.length + 1],
-  ] as const)
-    if (d[name].ptr.length !== rows + 1) bad(`${name} must have ${rows} rows`);
+  const creators = d.creatorIds.size;
+  const languages = d.languages.length;
+  // Rows, and what their entries index: an entry out of range would surface only when a request reads it.
+  for (const [name, rows, limit] of [
+    ['itemHashtags', n, d.hashtags.length],
+    ['neighbours', n, n],
+    ['userLanguages', u, languages],
+    ['userFollows', u, creators],
+    ['userBlocked', u, creators],
+    ['userRecent', u, n],
+    ['trending', languages + 1, n],
+    ['fresh', languages + 1, n],
+  ] as const) {
+    const { ptr, idx } = d[name];
+    if (ptr.length !== rows + 1) bad(`${name} must have ${rows} rows`);
+    if (ptr[0] !== 0 || ptr[rows] !== idx.length)
+      bad(`${name} row bounds do not cover its ${idx.length} entries`);
+    for (let r = 0; r < rows; r++) if (ptr[r + 1]! < ptr[r]!) bad(`${name} row ${r} ends before it starts`);
+    for (let e = 0; e < idx.length; e++)
+      if (!(idx[e]! >= 0 && idx[e]! < limit)) bad(`${name} entry ${e} is ${idx[e]}, outside 0..${limit - 1}`);
+  }
+  for (let i = 0; i < n; i++) {
+    const c = d.itemCreator[i]!;
+    if (!(c >= -1 && c < creators)) bad(`itemCreator[${i}] is ${c}, outside -1..${creators - 1}`);
+    const l = d.itemLanguage[i]!;
+    if (l !== NO_LANGUAGE && l >= languages)
+      bad(`itemLanguage[${i}] is ${l}, but there are ${languages} languages`);
+  }
+  for (let x = 0; x < u; x++) {
+    const l = d.userLanguage[x]!;
+    if (l !== NO_LANGUAGE && l >= languages)
+      bad(`userLanguage[${x}] is ${l}, but there are ${languages} languages`);
+  }
 }

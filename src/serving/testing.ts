@@ -30,7 +30,8 @@ export function tinyBundle(items = 40, creators = 10, hashtags = 8): ServingBund
     userFactors: Float32Array.of(1, 0, 0, 0),
     userLanguages: csrOf([[0]]),
     userFollows: csrOf([[1]]),
-    userBlocked: csrOf([[2]]),
+    // Creator 2 is blocked (the last one in a bundle with fewer creators).
+    userBlocked: csrOf([[Math.min(2, creators - 1)]]),
     userRecent: csrOf([[0, 1]]),
     neighbours: {
       ...csrOf(Array.from({ length: items }, (_, i) => [(i + 1) % items])),
