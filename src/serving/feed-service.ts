@@ -7,7 +7,7 @@ import type { RequestTrace, TraceBuffer } from '../pipeline/trace.js';
 import { NO_LANGUAGE, rowOf } from './bundle.js';
 import type { BundleHolder } from './bundle-holder.js';
 import { type FeedPipelineOptions, forYouPipeline } from './feed-pipeline.js';
-import type { FeedCandidate, FeedQuery } from './feed-query.js';
+import { CandidatePool, type FeedCandidate, type FeedQuery } from './feed-query.js';
 import { itemsOf } from './hydrators.js';
 import type { ImpressionLogger } from './impression-log.js';
 import type { SeenStore } from './seen-store.js';
@@ -118,6 +118,8 @@ export class FeedService {
   private readonly clock: () => number;
   private readonly capsOnly: DiversitySelector;
   private readonly impressions: ImpressionLogger | null;
+  /** Candidates of answered requests, reused by the next ones (`idle` tells how many wait). */
+  readonly candidates = new CandidatePool();
 
   constructor(
     readonly holder: BundleHolder,
@@ -192,12 +194,18 @@ export class FeedService {
       seed: seedOf(`${session}:${offset}:${request.requestId}`),
       nowMs: this.clock(),
       ...(request.dryRun ? { dryRun: true } : {}),
-      scratch: { features: null, hydrated: {}, release: [] },
+      scratch: { features: null, hydrated: {}, release: [], candidates: this.candidates.lease() },
     };
+    // Candidates go back to the pool only after a run in which every component finished in time: one that
+    // failed or timed out may still be running with some of them.
+    let clean = false;
     try {
-      return await this.serve(request, query, session);
+      const response = await this.serve(request, query, session);
+      clean = !response.degraded;
+      return response;
     } finally {
       for (const release of query.scratch.release!) release();
+      if (clean) query.scratch.candidates!.giveBack();
     }
   }
 

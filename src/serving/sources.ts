@@ -14,7 +14,9 @@ type Source = CandidateSource<FeedQuery, FeedCandidate>;
 export const ANN_OVER_FETCH = 1.5;
 
 function candidate(query: FeedQuery, item: number, source: string, retrieval: number): FeedCandidate {
-  return new FeedCandidate(query.bundle.data.itemIds, item, source, retrieval);
+  const ids = query.bundle.data.itemIds;
+  const lease = query.scratch.candidates;
+  return lease ? lease.take(ids, item, source, retrieval) : new FeedCandidate(ids, item, source, retrieval);
 }
 
 /** Nearest items to the user's vector in one embedding space (known users, unless `anonymous`). */

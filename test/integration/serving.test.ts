@@ -114,6 +114,7 @@ interface Server {
   url: string;
   holder: BundleHolder;
   impressions: ImpressionLogger;
+  feed: FeedService;
   close: () => Promise<void>;
 }
 
@@ -144,6 +145,7 @@ async function startFeedServer(
     url: `http://127.0.0.1:${port}`,
     holder,
     impressions,
+    feed,
     close: async () => {
       await app.close();
       await impressions.flush();
@@ -196,6 +198,8 @@ describe('the For You feed over HTTP on a simulated world', () => {
     const ids = first.body.items.map((i) => i.item_id);
     expect(new Set(ids).size).toBe(10);
     expect(first.body.items.map((i) => i.position)).toEqual([...Array(10).keys()]);
+    // The first page's candidates went back to the pool; the second page is made of them.
+    expect(server.feed.candidates.idle).toBeGreaterThan(0);
     const second = await getJson<FeedResponse>(
       `${server.url}/v1/feed?user=${user}&count=10&cursor=${first.body.next_cursor}`,
     );
@@ -368,6 +372,8 @@ describe('the For You feed over HTTP on a simulated world', () => {
         expect(page.body.reasons.join(' ')).toContain('index shard unavailable');
         expect(page.body.reasons.join(' ')).toContain('timed out');
       }
+      // A degraded run's candidates are not reused: the component that timed out may still hold some.
+      expect(faulty.feed.candidates.idle).toBe(0);
     } finally {
       await faulty.close();
     }
