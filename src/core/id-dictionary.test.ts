@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ForyouError, isForyouError } from './errors.js';
-
-function refusal(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return null;
-}
+import { failureOf } from '../../test/helpers/index.js';
+import { ForyouError } from './errors.js';
 
 import { IdDictionary } from './id-dictionary.js';
 
@@ -58,15 +50,10 @@ describe('IdDictionary', () => {
     expect(() => IdDictionary.fromArrays(chars, Int32Array.of(0, 2, 1), false)).toThrow(/inconsistent/);
   });
 
-  it('refuses an index outside the list', () => {
+  it('refuses an index outside the list', async () => {
     const dict = IdDictionary.of(['a']);
     expect(() => dict.id(1)).toThrow(/outside 0..0/);
-    expect(
-      isForyouError(
-        refusal(() => dict.id(1)),
-        'FY_INTERNAL',
-      ),
-    ).toBe(true);
+    expect(await failureOf((async () => dict.id(1))(), 'FY_INTERNAL')).toMatch(/outside 0..0/);
     expect(() => dict.id(-1)).toThrow(ForyouError);
   });
 

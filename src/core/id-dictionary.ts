@@ -6,6 +6,10 @@ interface Decoders {
   ucs2Slice(start: number, end: number): string;
 }
 
+/** FNV-1a over UTF-16 code units: `indexOf` hashes a string, `hashAt` the stored units, alike. */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 const HAS_DECODERS =
   typeof (Buffer.prototype as unknown as Partial<Decoders>).latin1Slice === 'function' &&
   typeof (Buffer.prototype as unknown as Partial<Decoders>).ucs2Slice === 'function';
@@ -119,8 +123,8 @@ export class IdDictionary implements Iterable<string> {
 
   /** The index of `id`, or -1 when it is not in the list. */
   indexOf(id: string): number {
-    let h = 0x811c9dc5;
-    for (let k = 0; k < id.length; k++) h = Math.imul(h ^ id.charCodeAt(k), 0x01000193);
+    let h = FNV_OFFSET;
+    for (let k = 0; k < id.length; k++) h = Math.imul(h ^ id.charCodeAt(k), FNV_PRIME);
     let slot = h & this.mask;
     for (;;) {
       const entry = this.slots[slot]!;
@@ -144,8 +148,8 @@ export class IdDictionary implements Iterable<string> {
   }
 
   private hashAt(i: number): number {
-    let h = 0x811c9dc5;
-    for (let k = this.starts[i]!; k < this.starts[i + 1]!; k++) h = Math.imul(h ^ this.units[k]!, 0x01000193);
+    let h = FNV_OFFSET;
+    for (let k = this.starts[i]!; k < this.starts[i + 1]!; k++) h = Math.imul(h ^ this.units[k]!, FNV_PRIME);
     return h;
   }
 

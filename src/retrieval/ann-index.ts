@@ -41,6 +41,10 @@ const SCALAR_KINDS: Record<AnnQuantization, ScalarKind> = {
   i8: ScalarKind.I8,
 };
 
+function isQuantization(name: unknown): name is AnnQuantization {
+  return typeof name === 'string' && Object.hasOwn(SCALAR_KINDS, name);
+}
+
 /** Graph degree and construction width: chosen by recall at a million items (bench/ann.bench.ts). */
 export const DEFAULT_CONNECTIVITY = 32;
 export const DEFAULT_EXPANSION_ADD = 256;
@@ -81,7 +85,7 @@ export class AnnIndex {
     }
     const connectivity = options.connectivity ?? DEFAULT_CONNECTIVITY;
     const quantization = options.quantization ?? 'f32';
-    if (!Object.hasOwn(SCALAR_KINDS, quantization))
+    if (!isQuantization(quantization))
       throw new ForyouError(
         'FY_INVALID_ARGUMENT',
         `ANN quantization must be one of ${Object.keys(SCALAR_KINDS).join(', ')}, got ${String(quantization)}`,
@@ -125,7 +129,7 @@ export class AnnIndex {
       // Files written before the degree was recorded were built with 16, and all before quantization with f32.
       connectivity = meta.connectivity ?? 16;
       quantization = meta.quantization ?? 'f32';
-      if (!Object.hasOwn(SCALAR_KINDS, quantization))
+      if (!isQuantization(quantization))
         throw new Error(`its quantization ${String(quantization)} is unknown`);
     } catch (cause) {
       throw new ForyouError(

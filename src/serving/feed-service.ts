@@ -253,7 +253,7 @@ export class FeedService {
       items: items.map((s, k) => {
         const c = itemCreator[s.candidate.item]!;
         return {
-          item_id: s.candidate.id,
+          item_id: servedIds[k]!,
           creator_id: c >= 0 ? creatorIds.id(c) : null,
           position: offset + k,
           score: Number.isFinite(s.score) ? s.score : 0,
