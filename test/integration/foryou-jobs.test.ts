@@ -32,6 +32,9 @@ describe("Foryou's job graph", () => {
       dataDir: dir,
       log: { url: `file://${join(dir, 'log')}` },
       lake: { dir: join(dir, 'lake') },
+      // Its own store: the schema's default (.foryou/store under the working folder) outlives the test, and
+      // seen histories left there by earlier runs emptied later runs' feeds.
+      store: { url: `lmdb://${join(dir, 'store')}` },
     });
     const graph = foryouJobs(config, {
       models: ['als', 'two-tower'],
