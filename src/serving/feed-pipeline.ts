@@ -5,7 +5,12 @@ import type { QualityFactorOptions } from '../pipeline/quality-factor.js';
 import { bundleSpace, type EmbeddingSpace } from './embeddings.js';
 import type { FeedCandidate, FeedQuery } from './feed-query.js';
 import { DuplicateFilter, LanguageFilter, NotInterestedFilter, SeenFilter } from './filters.js';
-import { FeatureHydrator, SeenHistoryHydrator, UserProfileHydrator } from './hydrators.js';
+import {
+  type FeatureCacheOptions,
+  FeatureHydrator,
+  SeenHistoryHydrator,
+  UserProfileHydrator,
+} from './hydrators.js';
 import type { ImpressionLogger } from './impression-log.js';
 import { FactorPreRanker, FusedRanker, type Ranker } from './ranker.js';
 import type { SeenStore } from './seen-store.js';
@@ -34,6 +39,8 @@ export interface FeedPipelineOptions {
   /** Cheap ranker over every candidate first (default: factor inner product + popularity). */
   preRanker?: Ranker;
   rankLimit?: number;
+  /** How long item and creator feature rows are reused in the process (default: up to 1 s old). */
+  featureCache?: FeatureCacheOptions;
   /**
    * More embedding spaces besides the bundle's factors (two-tower, say), each with its own ANN source of
    * nominal `width` (default: the ANN width); `anonymous` spaces serve unknown users from their context.
@@ -155,7 +162,7 @@ export function forYouPipeline(options: FeedPipelineOptions): PipelineDefinition
     filters: [new DuplicateFilter(), new SeenFilter(), new NotInterestedFilter(), new LanguageFilter()],
     scorers: [
       rankerScorer(options.preRanker ?? new FactorPreRanker()),
-      hydrationStep(new FeatureHydrator(options.online), rankLimit),
+      hydrationStep(new FeatureHydrator(options.online, options.featureCache), rankLimit),
       rankerScorer(options.ranker ?? new FusedRanker(), rankLimit),
     ],
     selector: new DiversitySelector(options.selector),

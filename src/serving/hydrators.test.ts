@@ -119,4 +119,132 @@ describe('FeatureHydrator', () => {
     expect(unhooked.values.buffer).not.toBe(second.values.buffer);
     expect(unhooked.values.buffer).not.toBe(first.values.buffer);
   });
+
+  describe('item and creator row caches', () => {
+    const rowOf = (view: typeof ITEM_STATS, value: number) => ({
+      eventTs: Date.now(),
+      values: rowLayout(view).numeric.map(() => value),
+      lists: rowLayout(view).lists.map(() => []),
+    });
+    /** Every item, creator and u0's pairs with every creator, all holding `value`. */
+    const writeAll = (online: OnlineFeatureStore, bundle: ReturnType<typeof tinyBundle>, value: number) =>
+      online.writeRows([
+        ...bundle.data.itemIds
+          .toArray()
+          .map((id) => ({ view: ITEM_STATS, key: id, row: rowOf(ITEM_STATS, value) })),
+        ...bundle.data.creatorIds.toArray().flatMap((id) => [
+          { view: CREATOR_STATS, key: id, row: rowOf(CREATOR_STATS, value) },
+          { view: USER_CREATOR, key: `u0|${id}`, row: rowOf(USER_CREATOR, value) },
+        ]),
+      ]);
+    /** The first value of each service's columns in candidate 0's row. */
+    const firstValues = (block: { names: string[]; values: Float64Array }) =>
+      ['item_stats__', 'creator_stats__', 'user_creator__'].map(
+        (prefix) => block.values[block.names.findIndex((n) => n.startsWith(prefix))],
+      );
+
+    it('serves item and creator rows up to maxAgeMs old, never the user x creator ones', async () => {
+      store = await LmdbKeyValueStore.open(join(tempDir(), 'store'));
+      const bundle = tinyBundle(40, 10, 8);
+      const online = new OnlineFeatureStore(foryouRegistry(), store);
+      let now = 0;
+      const hydrator = new FeatureHydrator(online, { maxAgeMs: 1000, clock: () => now });
+      const hydrate = async () => {
+        const query = tinyQuery(bundle, 5);
+        await hydrator.hydrate(
+          query,
+          [0, 1, 2].map((i) => candidateOf(bundle, i)),
+        );
+        return firstValues(query.scratch.features!);
+      };
+      await writeAll(online, bundle, 1);
+      expect(await hydrate()).toEqual([1, 1, 1]);
+      await writeAll(online, bundle, 2);
+      now = 1000;
+      expect(await hydrate()).toEqual([1, 1, 2]);
+      expect([hydrator.itemCache!.hits, hydrator.creatorCache!.hits]).toEqual([3, 3]);
+      now = 1001;
+      expect(await hydrate()).toEqual([2, 2, 2]);
+      // Off: every request reads the store.
+      const uncached = new FeatureHydrator(online, { maxAgeMs: 0 });
+      expect(uncached.itemCache).toBeNull();
+      await writeAll(online, bundle, 3);
+      const query = tinyQuery(bundle, 5);
+      await uncached.hydrate(query, [candidateOf(bundle, 0)]);
+      expect(firstValues(query.scratch.features!)).toEqual([3, 3, 3]);
+    });
+
+    it('does not serve a row cached under another bundle, whose indices name other items', async () => {
+      store = await LmdbKeyValueStore.open(join(tempDir(), 'store'));
+      const online = new OnlineFeatureStore(foryouRegistry(), store);
+      const first = tinyBundle(40, 10, 8);
+      await writeAll(online, first, 1);
+      await online.writeRows([{ view: ITEM_STATS, key: 'v0', row: rowOf(ITEM_STATS, 5) }]);
+      const hydrator = new FeatureHydrator(online, { clock: () => 0 });
+      const itemValue = async (bundle: ReturnType<typeof tinyBundle>) => {
+        const query = tinyQuery(bundle, 5);
+        await hydrator.hydrate(query, [candidateOf(bundle, 0)]);
+        return firstValues(query.scratch.features!)[0];
+      };
+      expect(await itemValue(first)).toBe(5);
+      // The same shape, but a new bundle object: item 0 is looked up again (here it is still v0).
+      await online.writeRows([{ view: ITEM_STATS, key: 'v0', row: rowOf(ITEM_STATS, 6) }]);
+      expect(await itemValue(tinyBundle(40, 10, 8))).toBe(6);
+      expect(await itemValue(first)).toBe(6);
+    });
+
+    it('copies a cached row out before awaiting its reads, so another request refilling the cache cannot change it', async () => {
+      store = await LmdbKeyValueStore.open(join(tempDir(), 'store'));
+      const bundle = tinyBundle(40, 10, 8);
+      const inner = new OnlineFeatureStore(foryouRegistry(), store);
+      for (const [i, id] of bundle.data.itemIds.toArray().entries())
+        await inner.writeRows([{ view: ITEM_STATS, key: id, row: rowOf(ITEM_STATS, i) }]);
+      // Reads answer only when released, as a remote store's would after a round trip.
+      const held: (() => void)[] = [];
+      const slow = pointReadsOnly(store);
+      const visitMany = slow.visitMany.bind(slow);
+      slow.visitMany = async (keys, visit, prefix) => {
+        await new Promise<void>((resolve) => held.push(resolve));
+        return visitMany(keys, visit, prefix);
+      };
+      const hydrator = new FeatureHydrator(new OnlineFeatureStore(foryouRegistry(), slow), {
+        items: 3,
+        clock: () => 0,
+      });
+      const hydrate = (items: number[]) => {
+        const query = tinyQuery(bundle, 5);
+        const done = hydrator.hydrate(
+          query,
+          items.map((i) => candidateOf(bundle, i)),
+        );
+        return { query, done };
+      };
+      const releaseAll = async (done: Promise<unknown>) => {
+        while (true) {
+          const settled = await Promise.race([
+            done.then(() => true),
+            new Promise((r) => setTimeout(() => r(false), 5)),
+          ]);
+          if (settled) return;
+          for (const release of held.splice(0)) release();
+        }
+      };
+      const warm = hydrate([0, 1, 2]);
+      await releaseAll(warm.done);
+      // a: all three items hit the cache and wait on their creator and pair reads; b: three misses, whose
+      // rows take the cache's three slots while a waits.
+      const a = hydrate([0, 1, 2]);
+      const b = hydrate([3, 4, 5]);
+      await releaseAll(b.done);
+      await releaseAll(a.done);
+      const items = (q: typeof a.query) => {
+        const f = q.scratch.features!;
+        const at = f.names.findIndex((n) => n.startsWith('item_stats__'));
+        return [0, 1, 2].map((r) => f.values[r * f.names.length + at]);
+      };
+      expect(items(a.query)).toEqual([0, 1, 2]);
+      expect(items(b.query)).toEqual([3, 4, 5]);
+      expect(hydrator.itemCache!.hits).toBe(3);
+    });
+  });
 });
