@@ -177,6 +177,10 @@ export async function runDemo(input: Partial<DemoOptions> & { dir: string }): Pr
       if (!experiment) throw notYet();
       return experiment.pipeline;
     },
+    get features() {
+      if (!experiment) throw notYet();
+      return experiment.features;
+    },
   };
   await app.register(feedRoutes, { feed: endpoint, seen, online, traces });
   await app.listen({ host: '127.0.0.1', port: 0 });

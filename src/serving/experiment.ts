@@ -64,6 +64,10 @@ export class ExperimentFeed {
     return this.arms[0]!.feed.pipeline;
   }
 
+  get features(): FeedService['features'] {
+    return this.arms[0]!.feed.features;
+  }
+
   async feed(request: FeedRequest): Promise<ExperimentResponse> {
     const unit = request.user ?? (request.cursor ? decodeCursor(request.cursor).s : request.requestId);
     const arm = this.armOf(unit);

@@ -41,6 +41,8 @@ export interface FeedPipelineOptions {
   rankLimit?: number;
   /** How long item and creator feature rows are reused in the process (default: up to 1 s old). */
   featureCache?: FeatureCacheOptions;
+  /** The feature hydration step's hydrator (default: a new one over `online` with `featureCache`). */
+  features?: FeatureHydrator;
   /**
    * More embedding spaces besides the bundle's factors (two-tower, say), each with its own ANN source of
    * nominal `width` (default: the ANN width); `anonymous` spaces serve unknown users from their context.
@@ -162,7 +164,7 @@ export function forYouPipeline(options: FeedPipelineOptions): PipelineDefinition
     filters: [new DuplicateFilter(), new SeenFilter(), new NotInterestedFilter(), new LanguageFilter()],
     scorers: [
       rankerScorer(options.preRanker ?? new FactorPreRanker()),
-      hydrationStep(new FeatureHydrator(options.online, options.featureCache), rankLimit),
+      hydrationStep(options.features ?? new FeatureHydrator(options.online, options.featureCache), rankLimit),
       rankerScorer(options.ranker ?? new FusedRanker(), rankLimit),
     ],
     selector: new DiversitySelector(options.selector),

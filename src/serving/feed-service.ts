@@ -8,7 +8,7 @@ import { NO_LANGUAGE, rowOf } from './bundle.js';
 import type { BundleHolder } from './bundle-holder.js';
 import { type FeedPipelineOptions, forYouPipeline } from './feed-pipeline.js';
 import { CandidatePool, type FeedCandidate, type FeedQuery } from './feed-query.js';
-import { itemsOf } from './hydrators.js';
+import { FeatureHydrator, itemsOf } from './hydrators.js';
 import type { ImpressionLogger } from './impression-log.js';
 import type { SeenStore } from './seen-store.js';
 import { DiversitySelector } from './selector.js';
@@ -120,13 +120,19 @@ export class FeedService {
   private readonly impressions: ImpressionLogger | null;
   /** Candidates of answered requests, reused by the next ones (`idle` tells how many wait). */
   readonly candidates = new CandidatePool();
+  /** The feature hydration (its item and creator caches count hits and misses). */
+  readonly features: FeatureHydrator;
 
   constructor(
     readonly holder: BundleHolder,
     private readonly seen: SeenStore,
     options: FeedServiceOptions,
   ) {
-    this.pipeline = new Pipeline(forYouPipeline(options), options.traces ? { traces: options.traces } : {});
+    this.features = options.features ?? new FeatureHydrator(options.online, options.featureCache);
+    this.pipeline = new Pipeline(
+      forYouPipeline({ ...options, features: this.features }),
+      options.traces ? { traces: options.traces } : {},
+    );
     this.clock = options.clock ?? Date.now;
     this.capsOnly = new DiversitySelector({ ...options.selector, lambda: 1 });
     this.impressions = options.impressions ?? null;

@@ -208,6 +208,8 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
     const keys: string[] = [];
     const w = cache?.widthFor(query.bundle) ?? 0;
     const hits = w > 0 ? hitRoom!.take(entities.length * w, 0).values : null;
+    // Nothing cached for this bundle yet: every entity is a miss.
+    if (cache && !hits) cache.misses += entities.length;
     let hit = 0;
     for (let k = 0; k < entities.length; k++) {
       if (hits && cache!.copyOut(entities[k]!, now, hits, hit * w)) source[k] = hit++;

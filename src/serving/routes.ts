@@ -4,12 +4,13 @@ import { isValidId } from '../core/ids.js';
 import type { OnlineFeatureStore } from '../features/online.js';
 import type { TraceBuffer } from '../pipeline/trace.js';
 import { rowOf } from './bundle.js';
+import type { EntityRowCache } from './entity-row-cache.js';
 import type { FeedService } from './feed-service.js';
 import { openApiDocument } from './openapi.js';
 import type { SeenStore } from './seen-store.js';
 
 /** What the routes need of a feed: a `FeedService`, or an experiment over several (`ExperimentFeed`). */
-export type FeedEndpoint = Pick<FeedService, 'feed' | 'holder' | 'pipeline'>;
+export type FeedEndpoint = Pick<FeedService, 'feed' | 'holder' | 'pipeline' | 'features'>;
 
 export interface FeedRoutesOptions {
   feed: FeedEndpoint;
@@ -179,6 +180,17 @@ export async function feedRoutes(app: FastifyInstance, options: FeedRoutesOption
       traces: traces.recent(limit),
       metrics: feed.pipeline.metrics(),
       quality_factor: feed.pipeline.qualityFactor,
+      feature_cache: {
+        items: cacheStats(feed.features.itemCache),
+        creators: cacheStats(feed.features.creatorCache),
+      },
     };
   });
+}
+
+/** Hits and misses of a feature row cache since the process started (null when the cache is off). */
+function cacheStats(cache: EntityRowCache | null): { hits: number; misses: number; hit_rate: number } | null {
+  if (cache === null) return null;
+  const looked = cache.hits + cache.misses;
+  return { hits: cache.hits, misses: cache.misses, hit_rate: looked === 0 ? 0 : cache.hits / looked };
 }

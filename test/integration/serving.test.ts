@@ -286,7 +286,7 @@ describe('the For You feed over HTTP on a simulated world', () => {
     expect(stranger.body.items).toHaveLength(5);
   });
 
-  it('returns the trace with debug=1, similar items, and the OpenAPI document', async () => {
+  it('returns the trace with debug=1, keeps it among the recent traces, similar items, and the OpenAPI document', async () => {
     const user = activeUsers()[3]!;
     const page = await getJson<FeedResponse>(`${server.url}/v1/feed?user=${user}&count=5&debug=1`);
     const ids = page.body.trace!.components.map((c) => c.id);
@@ -300,6 +300,16 @@ describe('the For You feed over HTTP on a simulated world', () => {
       'diversity',
     ])
       expect(ids).toContain(id);
+    // The recent traces keep this request, beside the feature caches' counters (its ranker hydrated rows).
+    const recent = await getJson<{
+      traces: { requestId: string }[];
+      feature_cache: Record<'items' | 'creators', { hits: number; misses: number; hit_rate: number }>;
+    }>(`${server.url}/v1/traces?limit=200`);
+    expect(recent.body.traces.map((t) => t.requestId)).toContain(page.body.request_id);
+    const { items, creators } = recent.body.feature_cache;
+    expect(items.hits + items.misses).toBeGreaterThan(0);
+    expect(creators.hits + creators.misses).toBeGreaterThan(0);
+    expect(items.hit_rate).toBeCloseTo(items.hits / (items.hits + items.misses), 10);
     const item = page.body.items[0]!.item_id;
     const similar = await getJson<{ items: { item_id: string }[] }>(
       `${server.url}/v1/items/${item}/similar?count=7`,
