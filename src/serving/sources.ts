@@ -77,22 +77,54 @@ export class ItemToItemSource implements Source {
     private readonly seeds = 10,
   ) {}
 
+  /** Per-request sums by item, in an open-addressing table reused between requests (fetch is synchronous). */
+  private table = new Int32Array(0);
+  private sums = new Float64Array(0);
+  private slots: number[] = [];
+
   async fetch(query: FeedQuery, ctx: RunContext): Promise<FeedCandidate[]> {
     const { neighbours } = query.bundle.data;
+    const { ptr, idx, weight } = neighbours;
     const seeds = [...new Set([...query.contextItems, ...(query.recent ?? [])])].slice(0, this.seeds);
-    const score = new Map<number, number>();
+    let entries = 0;
+    for (const seed of seeds) entries += ptr[seed + 1]! - ptr[seed]!;
+    if (entries === 0) return [];
+    // At most half full: the table holds item + 1 (0 = empty) and the slot's sum sits beside it.
+    let size = 64;
+    while (size < 2 * entries) size *= 2;
+    if (this.table.length < size) {
+      this.table = new Int32Array(size);
+      this.sums = new Float64Array(size);
+    }
+    const table = this.table.subarray(0, size).fill(0);
+    const sums = this.sums;
+    const slots = this.slots;
+    slots.length = 0;
+    const mask = size - 1;
     for (const [rank, seed] of seeds.entries()) {
       // Newer engagements count more.
       const recency = 1 / (1 + 0.2 * rank);
-      for (let e = neighbours.ptr[seed]!; e < neighbours.ptr[seed + 1]!; e++) {
-        const j = neighbours.idx[e]!;
-        score.set(j, (score.get(j) ?? 0) + recency * neighbours.weight[e]!);
+      for (let e = ptr[seed]!; e < ptr[seed + 1]!; e++) {
+        const j = idx[e]!;
+        let h = Math.imul(j, 0x9e3779b1) & mask;
+        while (table[h] !== 0 && table[h] !== j + 1) h = (h + 1) & mask;
+        if (table[h] === 0) {
+          table[h] = j + 1;
+          sums[h] = 0;
+          slots.push(h);
+        }
+        sums[h]! += recency * weight[e]!;
       }
     }
-    return [...score]
-      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-      .slice(0, ctx.width(this.nominal, 20))
-      .map(([item, s]) => candidate(query, item, this.id, s));
+    // Best sums first, ties by item index.
+    slots.sort((a, b) => sums[b]! - sums[a]! || table[a]! - table[b]!);
+    const take = Math.min(slots.length, ctx.width(this.nominal, 20));
+    const out: FeedCandidate[] = new Array(take);
+    for (let k = 0; k < take; k++) {
+      const h = slots[k]!;
+      out[k] = candidate(query, table[h]! - 1, this.id, sums[h]!);
+    }
+    return out;
   }
 }
 
