@@ -180,6 +180,19 @@ describe('findMaxRate', () => {
     expect(seen).toEqual([50, 100, 400]);
   });
 
+  it('lengthens a step at a low rate to send at least minRequests', async () => {
+    const { steps } = await findMaxRate({
+      rates: [100, 400],
+      p99TargetMs: 1000,
+      durationMs: 100,
+      minRequests: 60,
+      pauseMs: 0,
+      fire: () => sleep(1),
+    });
+    // 100/s for 60 requests: 600 ms instead of 100; 400/s sends 60 within 150 ms.
+    expect(steps.map((s) => s.result.scheduled)).toEqual([60, 60]);
+  });
+
   it('builds geometric rate ladders', () => {
     expect(geometricRates(100, 2, 800)).toEqual([100, 200, 400, 800]);
     expect(geometricRates(100, 1.5, 400)).toEqual([100, 150, 225, 338]);

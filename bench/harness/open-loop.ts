@@ -229,6 +229,11 @@ export interface FindMaxRateOptions extends Omit<OpenLoopOptions, 'ratePerSec'> 
   pauseMs?: number;
   /** Called after each step, e.g. to log progress. */
   onStep?: (step: RateStep) => void;
+  /**
+   * Each step runs at least long enough to send this many requests (its duration grows at low rates), so
+   * its p99 is not just the second-worst of a hundred latencies. Default 0: every step lasts `durationMs`.
+   */
+  minRequests?: number;
 }
 
 /** `start`, `start * factor`, ... up to and including `max` (rounded to whole requests per second). */
@@ -244,7 +249,7 @@ export function geometricRates(start: number, factor: number, max: number): numb
 export async function findMaxRate(
   options: FindMaxRateOptions,
 ): Promise<{ best: RateStep | null; steps: RateStep[] }> {
-  const { rates, p99TargetMs, onStep, continueAfterFail, ...loop } = options;
+  const { rates, p99TargetMs, onStep, continueAfterFail, minRequests = 0, ...loop } = options;
   const maxFailureRate = options.maxFailureRate ?? 0.001;
   const minAchievedFraction = options.minAchievedFraction ?? 0.9;
   const pauseMs = options.pauseMs ?? 200;
@@ -254,7 +259,7 @@ export async function findMaxRate(
     if (index > 0 && pauseMs > 0) await sleep(pauseMs);
     const result = await openLoop({
       ratePerSec,
-      durationMs: loop.durationMs,
+      durationMs: Math.max(loop.durationMs, Math.ceil((1000 * minRequests) / ratePerSec)),
       fire: loop.fire,
       ...(loop.warmupMs === undefined ? {} : { warmupMs: loop.warmupMs }),
       ...(loop.maxInFlight === undefined ? {} : { maxInFlight: loop.maxInFlight }),
