@@ -27,18 +27,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Rng } from '../src/core/rng.js';
-import { ArtifactRegistry } from '../src/models/artifact-registry.js';
 import type { RequestTrace } from '../src/pipeline/trace.js';
-import { DEFAULT_CONNECTIVITY, DEFAULT_EXPANSION_ADD } from '../src/retrieval/ann-index.js';
-import { ServingBundle } from '../src/serving/bundle.js';
-import { BUNDLE_ARTIFACT } from '../src/serving/bundle-holder.js';
-import { SeenStore } from '../src/serving/seen-store.js';
-import { LmdbKeyValueStore } from '../src/store/lmdb-store.js';
-import { syntheticBundle, writeFeatures } from './harness/feed-world.js';
+import { feedWorldConfig, prepareFeedWorld, stageTable } from './harness/feed-world.js';
 import {
   benchArgs,
   findMaxRate,
-  formatNumber,
   geometricRates,
   openLoop,
   percentile,
@@ -68,28 +61,7 @@ const NODE_FLAGS = (text('node-flags') ?? '')
   .split(',')
   .filter((f) => f !== '')
   .map((f) => `--${f}`);
-/** What a kept --dir must have been built with to be reused. */
-const WORLD = {
-  items: ITEMS,
-  users: USERS,
-  dims: DIMS,
-  listLength: 1000,
-  connectivity: DEFAULT_CONNECTIVITY,
-  expansionAdd: DEFAULT_EXPANSION_ADD,
-};
-
-/** Deletes every user's impression history (`sv:seen:*`) from the store; resolves to how many. */
-async function clearSeenHistories(storeDir: string): Promise<number> {
-  const store = await LmdbKeyValueStore.open(storeDir);
-  try {
-    const keys: string[] = [];
-    for await (const { key } of store.scanPrefix(SeenStore.keyOf(''), { limit: 10_000_000 })) keys.push(key);
-    for (let at = 0; at < keys.length; at += 10_000) await store.deleteMany(keys.slice(at, at + 10_000));
-    return keys.length;
-  } finally {
-    await store.close();
-  }
-}
+const WORLD = feedWorldConfig({ items: ITEMS, users: USERS, dims: DIMS });
 
 // ---------------------------------------------------------------------------------------------- load
 
@@ -162,63 +134,11 @@ function cpuPerRequest(
   );
 }
 
-function stageTable(traces: RequestTrace[]): { text: string; scored: number[]; ranked: number[] } {
-  const byId = new Map<string, number[]>();
-  const scored: number[] = [];
-  const ranked: number[] = [];
-  for (const t of traces) {
-    if (!byId.has('pipeline')) byId.set('pipeline', []);
-    byId.get('pipeline')!.push(t.ms);
-    for (const c of t.components) {
-      if (!byId.has(c.id)) byId.set(c.id, []);
-      // Own time: parallel components' wall times overlap (each includes the others' turns).
-      byId.get(c.id)!.push(c.callMs ?? c.ms);
-      if (c.id === 'pre-ranker') scored.push(c.in);
-      if (c.id === 'ranker') ranked.push(c.in);
-    }
-  }
-  const text = [...byId]
-    .map(([id, ms]) => `${id} ${percentile(ms, 50).toFixed(2)}/${percentile(ms, 99).toFixed(2)}`)
-    .join(', ');
-  return { text, scored, ranked };
-}
-
 async function main(): Promise<void> {
   const dir = KEEP_DIR ?? mkdtempSync(join(tmpdir(), 'foryou-feed-bench-'));
   let server: ChildProcess | null = null;
   try {
-    const registry = new ArtifactRegistry(join(dir, 'artifacts'));
-    const existing = (await registry.current(BUNDLE_ARTIFACT)) !== null;
-    if (existing) {
-      const meta = await registry.show(BUNDLE_ARTIFACT);
-      if (JSON.stringify(meta.config) !== JSON.stringify(WORLD))
-        throw new Error(
-          `${dir} holds a bundle of ${JSON.stringify(meta.config)}, not ${JSON.stringify(WORLD)}; use another --dir`,
-        );
-      // Earlier runs left impression histories behind; every run starts its users without one.
-      const cleared = await clearSeenHistories(join(dir, 'store'));
-      process.stderr.write(
-        `feed bench: reusing the bundle and features in ${dir} (${formatNumber(cleared)} impression histories cleared)\n`,
-      );
-    } else {
-      let t = performance.now();
-      const data = syntheticBundle(WORLD, 7);
-      const bundle = ServingBundle.build(data, { threads: 2 });
-      const buildSec = (performance.now() - t) / 1000;
-      const meta = await registry.publish(
-        BUNDLE_ARTIFACT,
-        { kind: 'index', config: WORLD, metrics: {}, inputs: {} },
-        (out) => bundle.save(out),
-      );
-      await registry.promote(BUNDLE_ARTIFACT, meta.version);
-      t = performance.now();
-      const rows = await writeFeatures(join(dir, 'store'), data, 7);
-      const featuresSec = (performance.now() - t) / 1000;
-      process.stderr.write(
-        `feed bench: ${formatNumber(ITEMS)} items, ${formatNumber(USERS)} users, ${DIMS} dims; bundle + index built in ` +
-          `${buildSec.toFixed(1)} s; ${formatNumber(rows)} feature rows written in ${featuresSec.toFixed(1)} s\n`,
-      );
-    }
+    process.stderr.write(`feed bench: ${await prepareFeedWorld(dir, WORLD)}\n`);
 
     const started = await startServer(dir);
     server = started.child;

@@ -1,10 +1,12 @@
 /**
- * The synthetic catalogue the serving benchmarks share (bench/feed.bench.ts, bench/ann.bench.ts), so that
+ * The synthetic catalogue the serving benchmarks share (bench/feed.bench.ts, bench/feed-pipeline.bench.ts,
+ * bench/ann.bench.ts), so that
  * the ANN recall is measured on the very vectors the feed serves. Clustered item and user factors,
  * creators, languages, hashtags, item-to-item neighbours within clusters, trending and fresh lists, and
  * online features for every item, creator and followed user x creator pair. A million items take seconds,
  * not a simulated history.
  */
+import { join } from 'node:path';
 import { IdDictionary } from '../../src/core/id-dictionary.js';
 import { Rng } from '../../src/core/rng.js';
 import type { FeatureViewDef } from '../../src/features/definition.js';
@@ -17,8 +19,14 @@ import {
 } from '../../src/features/foryou-views.js';
 import { OnlineFeatureStore } from '../../src/features/online.js';
 import { rowLayout } from '../../src/features/row.js';
-import { type BundleData, csrOf } from '../../src/serving/bundle.js';
+import { ArtifactRegistry } from '../../src/models/artifact-registry.js';
+import type { RequestTrace } from '../../src/pipeline/trace.js';
+import { DEFAULT_CONNECTIVITY, DEFAULT_EXPANSION_ADD } from '../../src/retrieval/ann-index.js';
+import { type BundleData, csrOf, ServingBundle } from '../../src/serving/bundle.js';
+import { BUNDLE_ARTIFACT } from '../../src/serving/bundle-holder.js';
+import { SeenStore } from '../../src/serving/seen-store.js';
 import { LmdbKeyValueStore } from '../../src/store/lmdb-store.js';
+import { percentile } from './stats.js';
 
 export interface FeedWorldSize {
   items: number;
@@ -180,4 +188,98 @@ export async function writeFeatures(storeDir: string, data: BundleData, seed: nu
   await flush(batch);
   await store.close();
   return written;
+}
+
+/** What a feed world kept in a folder was built with: its size and the index settings. */
+export interface FeedWorldConfig extends FeedWorldSize {
+  listLength: number;
+  connectivity: number;
+  expansionAdd: number;
+}
+
+export function feedWorldConfig(size: FeedWorldSize): FeedWorldConfig {
+  return {
+    items: size.items,
+    users: size.users,
+    dims: size.dims,
+    listLength: size.listLength ?? 1000,
+    connectivity: DEFAULT_CONNECTIVITY,
+    expansionAdd: DEFAULT_EXPANSION_ADD,
+  };
+}
+
+/**
+ * Makes `dir` hold the feed world of `world` the way `foryou serve` reads it: a promoted serving bundle in
+ * `<dir>/artifacts` and online features in the LMDB store `<dir>/store`. A world built there before with the
+ * same config is reused (its users' impression histories cleared, so every run starts without them);
+ * another config is refused. Resolves to a line saying which.
+ */
+export async function prepareFeedWorld(dir: string, world: FeedWorldConfig): Promise<string> {
+  const registry = new ArtifactRegistry(join(dir, 'artifacts'));
+  if ((await registry.current(BUNDLE_ARTIFACT)) !== null) {
+    const meta = await registry.show(BUNDLE_ARTIFACT);
+    if (JSON.stringify(meta.config) !== JSON.stringify(world))
+      throw new Error(
+        `${dir} holds a bundle of ${JSON.stringify(meta.config)}, not ${JSON.stringify(world)}; use another --dir`,
+      );
+    const cleared = await clearSeenHistories(join(dir, 'store'));
+    return `reusing the bundle and features in ${dir} (${cleared.toLocaleString('en-US')} impression histories cleared)`;
+  }
+  let t = performance.now();
+  const data = syntheticBundle(world, 7);
+  const bundle = ServingBundle.build(data, { threads: 2 });
+  const buildSec = (performance.now() - t) / 1000;
+  const meta = await registry.publish(
+    BUNDLE_ARTIFACT,
+    { kind: 'index', config: { ...world }, metrics: {}, inputs: {} },
+    (out) => bundle.save(out),
+  );
+  await registry.promote(BUNDLE_ARTIFACT, meta.version);
+  t = performance.now();
+  const rows = await writeFeatures(join(dir, 'store'), data, 7);
+  const featuresSec = (performance.now() - t) / 1000;
+  const n = (x: number) => x.toLocaleString('en-US');
+  return (
+    `${n(world.items)} items, ${n(world.users)} users, ${world.dims} dims; bundle + index built in ` +
+    `${buildSec.toFixed(1)} s; ${n(rows)} feature rows written in ${featuresSec.toFixed(1)} s`
+  );
+}
+
+/** Deletes every user's impression history (`sv:seen:*`) from the store; resolves to how many. */
+async function clearSeenHistories(storeDir: string): Promise<number> {
+  const store = await LmdbKeyValueStore.open(storeDir);
+  try {
+    const keys: string[] = [];
+    for await (const { key } of store.scanPrefix(SeenStore.keyOf(''), { limit: 10_000_000 })) keys.push(key);
+    for (let at = 0; at < keys.length; at += 10_000) await store.deleteMany(keys.slice(at, at + 10_000));
+    return keys.length;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Per-stage p50/p99 (ms) of request traces: the whole pipeline and each component's own call (parallel
+ * components' wall times overlap, each including the others' turns), with the candidate counts the
+ * pre-ranker and the ranker saw.
+ */
+export function stageTable(traces: RequestTrace[]): { text: string; scored: number[]; ranked: number[] } {
+  const byId = new Map<string, number[]>();
+  const scored: number[] = [];
+  const ranked: number[] = [];
+  for (const t of traces) {
+    if (!byId.has('pipeline')) byId.set('pipeline', []);
+    byId.get('pipeline')!.push(t.ms);
+    for (const c of t.components) {
+      if (!byId.has(c.id)) byId.set(c.id, []);
+      // Own time: parallel components' wall times overlap (each includes the others' turns).
+      byId.get(c.id)!.push(c.callMs ?? c.ms);
+      if (c.id === 'pre-ranker') scored.push(c.in);
+      if (c.id === 'ranker') ranked.push(c.in);
+    }
+  }
+  const text = [...byId]
+    .map(([id, ms]) => `${id} ${percentile(ms, 50).toFixed(2)}/${percentile(ms, 99).toFixed(2)}`)
+    .join(', ');
+  return { text, scored, ranked };
 }

@@ -1,0 +1,125 @@
+/**
+ * The For You pipeline in one process, without HTTP or queueing: the CPU time of a feed request, beside the
+ * CPU time of the request's most expensive single step, its ANN search, run on its own for the same users
+ * in the same process. The end-to-end feed bench (bench/feed.bench.ts) says whether the server meets its
+ * latency target; this one says what a request costs. The two halves run in alternating blocks, so they see
+ * the same stretch of a machine whose speed drifts (on 2026-11-27 the same code went from 7.6 to 14 ms a
+ * request within an hour), and the ratio is the figure to compare across runs.
+ *
+ * - feed-pipeline.cpu-per-request: CPU ms per `FeedService.feed` (20 items, random users), the service
+ *   opened exactly as `foryou serve` opens it (registry bundle with its memory-mapped index, LMDB store,
+ *   file log for impressions); against the ANN search alone (k = the ANN source's request) for the same
+ *   users, in alternating blocks so both see the same stretch of the machine.
+ * The notes carry wall-time p50/p99, the per-stage p50/p99 from the traces, candidates scored, and the
+ * feature caches' hit rates.
+ *
+ * Flags: --items N (default 200,000; 1,000,000 is the feed's target size), --users N, --dims D,
+ * --requests R (default 3,000), --dir PATH (a feed world built there by this bench or bench/feed.bench.ts
+ * with --dir, reused; otherwise one is built in a temporary folder).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../src/core/config.js';
+import { Rng } from '../src/core/rng.js';
+import { openEventLog } from '../src/log/open.js';
+import type { RequestTrace } from '../src/pipeline/trace.js';
+import { bundleSpace } from '../src/serving/embeddings.js';
+import { SOURCE_WIDTHS } from '../src/serving/feed-pipeline.js';
+import { openFeedSurface } from '../src/serving/feed-surface.js';
+import { ANN_OVER_FETCH } from '../src/serving/sources.js';
+import { feedWorldConfig, prepareFeedWorld, stageTable } from './harness/feed-world.js';
+import { benchArgs, percentile, report } from './harness/index.js';
+
+const argv = process.argv.slice(2);
+const { size, number: flag, text } = benchArgs(argv);
+const ITEMS = flag('items', size(200_000, 20_000));
+const USERS = flag('users', size(50_000, 5_000));
+const DIMS = flag('dims', 32);
+const REQUESTS = flag('requests', size(3000, 300));
+const KEEP_DIR = text('dir');
+const WORLD = feedWorldConfig({ items: ITEMS, users: USERS, dims: DIMS });
+/** Requests per block; pipeline and ANN-only blocks alternate. */
+const BLOCK = 100;
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+async function main(): Promise<void> {
+  const dir = KEEP_DIR ?? mkdtempSync(join(tmpdir(), 'foryou-feed-pipeline-bench-'));
+  try {
+    process.stderr.write(`feed-pipeline bench: ${await prepareFeedWorld(dir, WORLD)}\n`);
+    const config = loadConfig({
+      env: {
+        FORYOU_DATA_DIR: dir,
+        FORYOU_LOG_URL: pathToFileURL(join(dir, 'log')).href,
+        FORYOU_LOG_FSYNC: 'interval',
+        FORYOU_STORE_URL: `lmdb://${join(dir, 'store')}`,
+      },
+    });
+    const log = await openEventLog(config.log);
+    const surface = await openFeedSurface(config, log, { watchMs: 0 });
+    if (!surface) throw new Error(`${dir} holds no promoted serving bundle`);
+    try {
+      const { service, traces } = surface;
+      const bundle = service.holder.current;
+      const space = bundleSpace(bundle);
+      const k = Math.round(SOURCE_WIDTHS.ann * ANN_OVER_FETCH);
+      const rng = new Rng(11);
+      const users = Array.from({ length: REQUESTS }, () => rng.int(USERS));
+      // Warm-up: compilation and the first touches of the mapped index and store.
+      for (let r = 0; r < Math.min(300, REQUESTS); r++)
+        await service.feed({ user: `u${rng.int(USERS)}`, count: 20, requestId: `warm-${r}` });
+      let pipelineCpu = 0;
+      let annCpu = 0;
+      const walls: number[] = [];
+      const recent: RequestTrace[] = [];
+      for (let at = 0; at < REQUESTS; at += BLOCK) {
+        const block = users.slice(at, at + BLOCK);
+        let started = cpuMs();
+        for (const [j, u] of block.entries()) {
+          const t = performance.now();
+          await service.feed({ user: `u${u}`, count: 20, requestId: `r-${at + j}` });
+          walls.push(performance.now() - t);
+        }
+        pipelineCpu += cpuMs() - started;
+        recent.push(...traces.recent(block.length));
+        started = cpuMs();
+        for (const u of block) {
+          const vector = space.userVector(u, []);
+          if (vector) space.search(vector, k);
+        }
+        annCpu += cpuMs() - started;
+      }
+      const perRequest = pipelineCpu / REQUESTS;
+      const perSearch = annCpu / REQUESTS;
+      const stages = stageTable(recent);
+      const cache = (c: { hits: number; misses: number } | null) =>
+        c ? `${((100 * c.hits) / Math.max(1, c.hits + c.misses)).toFixed(0)}%` : 'off';
+      report({
+        name: 'feed-pipeline.cpu-per-request',
+        unit: 'ms',
+        value: perRequest,
+        baseline: perSearch,
+        baselineName: `ANN search alone (k = ${k}), same users, same process`,
+        better: 'lower',
+        params: { items: ITEMS, users: USERS, dims: DIMS, requests: REQUESTS },
+        notes:
+          `wall p50 ${percentile(walls, 50).toFixed(2)} ms, p99 ${percentile(walls, 99).toFixed(2)} ms, one request at a time; ` +
+          `candidates scored (pre-ranker) p50 ${percentile(stages.scored, 50)} min ${Math.min(...stages.scored)}, ranker over ${percentile(stages.ranked, 50)}; ` +
+          `feature cache hits items ${cache(service.features.itemCache)}, creators ${cache(service.features.creatorCache)}; ` +
+          `per-stage p50/p99 ms (own call): ${stages.text}`,
+      });
+    } finally {
+      await surface.close();
+      await log.close();
+    }
+  } finally {
+    if (!KEEP_DIR) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
