@@ -1,3 +1,4 @@
+import { ForyouError } from '../core/errors.js';
 import type { IdDictionary } from '../core/id-dictionary.js';
 import { KEY_SEPARATOR } from '../features/definition.js';
 import { OnlineFeatureBuffers, type OnlineFeatureStore } from '../features/online.js';
@@ -220,6 +221,13 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
     }
     const read = await this.online.getOnlineFeatures(service, keys, { into: readRoom! });
     const width = read.names.length;
+    // A service's columns are fixed for the life of the process (its registry), so rows cached earlier
+    // have the width of this read.
+    if (hits && w !== width)
+      throw new ForyouError(
+        'FY_INTERNAL',
+        `${service} rows were cached ${w} wide but are read ${width} wide; the feature registry changed under a running hydrator`,
+      );
     if (cache) {
       cache.prepare(query.bundle, ids.size, width);
       for (let k = 0; k < entities.length; k++) {
