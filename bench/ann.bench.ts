@@ -21,14 +21,13 @@ import { ServingBundle } from '../src/serving/bundle.js';
 import { BUNDLE_ARTIFACT } from '../src/serving/bundle-holder.js';
 import { SOURCE_WIDTHS } from '../src/serving/feed-pipeline.js';
 import { ANN_OVER_FETCH } from '../src/serving/sources.js';
-import { syntheticBundle } from './harness/feed-world.js';
+import { feedWorldFlags, syntheticBundle } from './harness/feed-world.js';
 import { benchArgs, formatNumber, percentile, report } from './harness/index.js';
 
 const argv = process.argv.slice(2);
-const { size, number: flag, text } = benchArgs(argv);
-const ITEMS = flag('items', size(200_000, 20_000));
-const USERS = flag('users', size(50_000, 5_000));
-const DIMS = flag('dims', 32);
+const args = benchArgs(argv);
+const { size, number: flag, text } = args;
+const { items: ITEMS, users: USERS, dims: DIMS } = feedWorldFlags(args);
 const QUERIES = flag('queries', size(200, 40));
 /** Queries timed (distinct users, each asked once per request size). */
 const TIMED = flag('timed', size(3000, 300));

@@ -29,14 +29,13 @@ import { bundleSpace } from '../src/serving/embeddings.js';
 import { SOURCE_WIDTHS } from '../src/serving/feed-pipeline.js';
 import { openFeedSurface } from '../src/serving/feed-surface.js';
 import { ANN_OVER_FETCH } from '../src/serving/sources.js';
-import { feedWorldConfig, prepareFeedWorld, stageTable } from './harness/feed-world.js';
+import { feedWorldConfig, feedWorldFlags, prepareFeedWorld, stageTable } from './harness/feed-world.js';
 import { benchArgs, percentile, report } from './harness/index.js';
 
 const argv = process.argv.slice(2);
-const { size, number: flag, text } = benchArgs(argv);
-const ITEMS = flag('items', size(200_000, 20_000));
-const USERS = flag('users', size(50_000, 5_000));
-const DIMS = flag('dims', 32);
+const args = benchArgs(argv);
+const { size, number: flag, text } = args;
+const { items: ITEMS, users: USERS, dims: DIMS } = feedWorldFlags(args);
 const REQUESTS = flag('requests', size(3000, 300));
 const KEEP_DIR = text('dir');
 const WORLD = feedWorldConfig({ items: ITEMS, users: USERS, dims: DIMS });

@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Rng } from '../src/core/rng.js';
 import type { RequestTrace } from '../src/pipeline/trace.js';
-import { feedWorldConfig, prepareFeedWorld, stageTable } from './harness/feed-world.js';
+import { feedWorldConfig, feedWorldFlags, prepareFeedWorld, stageTable } from './harness/feed-world.js';
 import {
   benchArgs,
   findMaxRate,
@@ -40,13 +40,12 @@ import {
 } from './harness/index.js';
 
 const argv = process.argv.slice(2);
-const { size, number: flag, text } = benchArgs(argv);
-const ITEMS = flag('items', size(200_000, 20_000));
-const USERS = flag('users', size(50_000, 5_000));
+const args = benchArgs(argv);
+const { size, number: flag, text } = args;
+const { items: ITEMS, users: USERS, dims: DIMS } = feedWorldFlags(args);
 const RATE = flag('rate', 200);
 const SECONDS = flag('seconds', size(20, 5));
 const WORKERS = flag('workers', 2);
-const DIMS = flag('dims', 32);
 const FIND_MAX = argv.includes('--find-max');
 /** `--dir PATH`: build the bundle and features there and keep them; a later run with the same path reuses them. */
 const KEEP_DIR = text('dir');

@@ -26,6 +26,7 @@ import { type BundleData, csrOf, ServingBundle } from '../../src/serving/bundle.
 import { BUNDLE_ARTIFACT } from '../../src/serving/bundle-holder.js';
 import { SeenStore } from '../../src/serving/seen-store.js';
 import { LmdbKeyValueStore } from '../../src/store/lmdb-store.js';
+import type { BenchArgs } from './args.js';
 import { percentile } from './stats.js';
 
 export interface FeedWorldSize {
@@ -34,6 +35,18 @@ export interface FeedWorldSize {
   dims: number;
   /** Length of each trending and fresh list (per language, and the global one); default 1,000. */
   listLength?: number;
+}
+
+/**
+ * The world's size from a serving bench's flags (`--items`, `--users`, `--dims`), with the defaults they
+ * share, so a folder built by one bench with `--dir` is found again by the others.
+ */
+export function feedWorldFlags({ size, number }: BenchArgs): FeedWorldSize {
+  return {
+    items: number('items', size(200_000, 20_000)),
+    users: number('users', size(50_000, 5_000)),
+    dims: number('dims', 32),
+  };
 }
 
 const LANGUAGES = ['en', 'es', 'pt', 'zh', 'ja'];
