@@ -28,12 +28,14 @@ export const ITEM_KNN_DEFAULTS = {
   sessionHalfLifeSec: 600,
 } as const;
 
-/** SAR's usual settings: Jaccard similarity, every neighbour, a 30-day decay of the user's affinities. */
+/**
+ * SAR's usual settings: Jaccard similarity, every neighbour, a 30-day decay of the user's affinities; with
+ * the session weighting of `item-knn` (docs/models.md says why).
+ */
 export const SAR_DEFAULTS: ItemKnnOptions = {
   similarity: 'jaccard',
   neighbours: 0,
   halfLifeDays: 30,
-  sessionWeight: 0,
 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
