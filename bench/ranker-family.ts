@@ -29,13 +29,12 @@
  * against every task's labels); `--dump DIR` (test outputs, labels and users as files); `--timing`
  * (serving time of 300 candidates per call, p50/p99, the network beside the trees).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MS_PER_DAY } from '../src/core/clock.js';
 import { Rng } from '../src/core/rng.js';
-import { auc, meanUserAuc } from '../src/evaluation/classification-metrics.js';
+import { meanUserAuc, pairedDifference, userAucs } from '../src/evaluation/classification-metrics.js';
 import { evaluateRankerTasks, type RankerTaskReport } from '../src/evaluation/ranker-evaluation.js';
 import { predictGbdtTasks, trainGbdt } from '../src/models/ranker-gbdt.js';
 import {
@@ -49,15 +48,14 @@ import {
 import { MlpScorer, predictMlpTasks, trainMlpRanker } from '../src/models/ranker-mlp.js';
 import { RankerScorer } from '../src/models/ranker-scorer.js';
 import {
-  buildRankingSamples,
+  lastDaySplit,
   modelInput,
   RANKING_TASKS,
-  type RankingSamples,
   selectSamples,
   TASK_COUNT,
   WATCH_FRACTION_TASK,
 } from '../src/models/ranking-samples.js';
-import { buildRankingWorld } from '../test/helpers/ranking-world.js';
+import { rankingSamplesOfWorld } from '../test/helpers/ranking-world.js';
 import { measureEach } from './harness/index.js';
 
 const { values: args } = parseArgs({
@@ -97,128 +95,14 @@ const DAYS = num('days');
 const SEED = num('seed');
 const models = new Set(String(args.models).split(','));
 
-interface CachedSamples {
-  samples: RankingSamples;
-  startMs: number;
-}
-
-function cachePath(dir: string): string {
-  return join(dir, `samples-u${USERS}-i${ITEMS}-d${DAYS}-s${SEED}.bin`);
-}
-
-function saveSamples(path: string, { samples, startMs }: CachedSamples): void {
-  const header = Buffer.from(
-    JSON.stringify({
-      rows: samples.rows,
-      startMs,
-      userFeatureNames: samples.userFeatureNames,
-      candidateFeatureNames: samples.candidateFeatureNames,
-      userIds: samples.userIds,
-      itemIds: samples.itemIds,
-      requestIds: samples.requestIds,
-    }),
-  );
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(header.length);
-  const bytes = (a: Float32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  // tsMs first (8-byte aligned after padding the header).
-  const pad = Buffer.alloc((8 - ((4 + header.length) % 8)) % 8);
-  writeFileSync(
-    path,
-    Buffer.concat([
-      length,
-      header,
-      pad,
-      bytes(samples.tsMs),
-      bytes(samples.user),
-      bytes(samples.candidate),
-      bytes(samples.labels),
-    ]),
-  );
-}
-
-function loadSamples(path: string): CachedSamples {
-  const file = readFileSync(path);
-  const headerLength = file.readUInt32LE(0);
-  const h = JSON.parse(file.subarray(4, 4 + headerLength).toString());
-  let at = 4 + headerLength;
-  at += (8 - (at % 8)) % 8;
-  const rows: number = h.rows;
-  const copy = (n: number, kind: 'f32' | 'f64') => {
-    const size = kind === 'f32' ? 4 : 8;
-    const buffer = file.buffer.slice(file.byteOffset + at, file.byteOffset + at + n * size);
-    at += n * size;
-    return kind === 'f32' ? new Float32Array(buffer) : new Float64Array(buffer);
-  };
-  const tsMs = copy(rows, 'f64') as Float64Array;
-  const user = copy(rows * h.userFeatureNames.length, 'f32') as Float32Array;
-  const candidate = copy(rows * h.candidateFeatureNames.length, 'f32') as Float32Array;
-  const labels = copy(rows * TASK_COUNT, 'f32') as Float32Array;
-  return {
-    startMs: h.startMs,
-    samples: {
-      rows,
-      userFeatureNames: h.userFeatureNames,
-      candidateFeatureNames: h.candidateFeatureNames,
-      user,
-      candidate,
-      labels,
-      userIds: h.userIds,
-      itemIds: h.itemIds,
-      requestIds: h.requestIds,
-      tsMs,
-    },
-  };
-}
-
-async function samplesOfWorld(): Promise<CachedSamples> {
-  const cached = args.cache ? cachePath(args.cache) : undefined;
-  if (cached && existsSync(cached)) {
-    console.error(`samples from ${cached}`);
-    return loadSamples(cached);
-  }
-  const began = performance.now();
-  const dir = mkdtempSync(join(tmpdir(), 'foryou-ranker-family-'));
-  try {
-    const world = await buildRankingWorld(dir, { users: USERS, items: ITEMS, days: DAYS, seed: SEED });
-    try {
-      const samples = await buildRankingSamples(world.db, world.registry, { featureRows: world.featureRows });
-      console.error(
-        `world: ${world.events} events, ${samples.rows} impressions (${((performance.now() - began) / 1000).toFixed(0)} s)`,
-      );
-      const result = { samples, startMs: world.world.startMs };
-      if (cached) {
-        mkdirSync(args.cache!, { recursive: true });
-        saveSamples(cached, result);
-      }
-      return result;
-    } finally {
-      world.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Per-user AUC of one task's scores, per user with both classes (users in first-seen order). */
-function perUserAuc(groups: number[][], scores: ArrayLike<number>, labels: Uint8Array): Float64Array {
-  return Float64Array.from(groups, (rows) =>
-    auc(
-      rows.map((r) => scores[r]!),
-      rows.map((r) => labels[r]!),
-    ),
-  );
-}
-
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
-const { samples, startMs } = await samplesOfWorld();
-const cut = startMs + (DAYS - 1) * MS_PER_DAY;
-const train = selectSamples(
-  samples,
-  (r) => samples.tsMs[r]! >= startMs + MS_PER_DAY / 2 && samples.tsMs[r]! < cut,
+const { samples, startMs } = await rankingSamplesOfWorld(
+  { users: USERS, items: ITEMS, days: DAYS, seed: SEED },
+  args.cache,
 );
-const test = selectSamples(samples, (r) => samples.tsMs[r]! >= cut);
+const cut = startMs + (DAYS - 1) * MS_PER_DAY;
+const { train, test } = lastDaySplit(samples, startMs, DAYS);
 const U = samples.userFeatureNames.length;
 const C = samples.candidateFeatureNames.length;
 const width = U + C;
@@ -401,13 +285,6 @@ if (args.dump) {
 }
 
 // Per-user AUCs, for the paired differences from the baseline.
-const groupOf = new Map<string, number[]>();
-test.userIds.forEach((u, r) => {
-  const g = groupOf.get(u);
-  if (g) g.push(r);
-  else groupOf.set(u, [r]);
-});
-const groups = [...groupOf.values()];
 const binary = RANKING_TASKS.map((_, k) =>
   Uint8Array.from({ length: test.rows }, (_, r) => {
     const y = test.labels[r * TASK_COUNT + k]!;
@@ -415,14 +292,14 @@ const binary = RANKING_TASKS.map((_, k) =>
   }),
 );
 const reports = new Map<string, RankerTaskReport[]>();
-const userAucs = new Map<string, Float64Array[]>();
+const perUserAucs = new Map<string, Float64Array[]>();
 for (const [name, out] of outputs) {
   reports.set(name, evaluateRankerTasks(test.userIds, out, test.labels));
-  userAucs.set(
+  perUserAucs.set(
     name,
     RANKING_TASKS.map((_, k) =>
-      perUserAuc(
-        groups,
+      userAucs(
+        test.userIds,
         Float64Array.from({ length: test.rows }, (_, r) => out[r * TASK_COUNT + k]!),
         binary[k]!,
       ),
@@ -432,8 +309,8 @@ for (const [name, out] of outputs) {
 
 if (lrSeedNames.length > 0) {
   // The baseline of several seeds: per user and task, the mean of their per-user AUCs (and the mean MAE).
-  const each = lrSeedNames.map((name) => userAucs.get(name)!);
-  userAucs.set(
+  const each = lrSeedNames.map((name) => perUserAucs.get(name)!);
+  perUserAucs.set(
     'lr',
     RANKING_TASKS.map((_, k) =>
       each[0]![k]!.map((_, u) => each.reduce((sum, aucs) => sum + aucs[k]![u]!, 0) / each.length),
@@ -458,22 +335,11 @@ if (lrSeedNames.length > 0) {
 const f4 = (v: number) => v.toFixed(4);
 const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
 function difference(name: string, k: number): string {
-  const base = userAucs.get('lr')?.[k];
-  const mine = userAucs.get(name)![k]!;
+  const base = perUserAucs.get('lr')?.[k];
+  const mine = perUserAucs.get(name)![k]!;
   if (!base || name === 'lr') return '';
-  let n = 0;
-  let sum = 0;
-  let sq = 0;
-  for (let u = 0; u < mine.length; u++) {
-    if (Number.isNaN(mine[u]!) || Number.isNaN(base[u]!)) continue;
-    const d = mine[u]! - base[u]!;
-    n++;
-    sum += d;
-    sq += d * d;
-  }
-  const mean = sum / n;
-  const se = Math.sqrt(Math.max(0, sq / n - mean * mean) / n);
-  return ` (${signed(mean)} ± ${se.toFixed(4)})`;
+  const { mean, standardError } = pairedDifference(mine, base);
+  return ` (${signed(mean)} ± ${standardError.toFixed(4)})`;
 }
 
 const positives = reports

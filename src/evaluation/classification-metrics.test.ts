@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { auc, expectedCalibrationError, logLoss, meanUserAuc } from './classification-metrics.js';
+import {
+  auc,
+  expectedCalibrationError,
+  logLoss,
+  meanUserAuc,
+  pairedDifference,
+  userAucs,
+} from './classification-metrics.js';
 
 describe('auc', () => {
   it('counts correctly ordered positive-negative pairs, ties as one half', () => {
@@ -47,6 +54,25 @@ describe('meanUserAuc', () => {
     // User 1: 0.75; user 2: its positive scores below its negative, 0; user 3: one class, skipped.
     expect(meanUserAuc(users, scores, labels)).toBe(0.375);
     expect(meanUserAuc(['a'], [0.5], [1])).toBeNaN();
+  });
+
+  it('gives each user their own AUC in first-seen order', () => {
+    const aucs = userAucs(['b', 'a', 'b', 'a', 'c'], [0.9, 0.2, 0.1, 0.6, 0.5], [1, 0, 0, 1, 1]);
+    expect(Array.from(aucs)).toEqual([1, 1, Number.NaN]);
+    expect(() => userAucs(['a'], [0.1, 0.2], [0, 1])).toThrow('users and scores differ in length (1 and 2)');
+  });
+});
+
+describe('pairedDifference', () => {
+  it('is the mean difference of the pairs where both are numbers, with the standard error of that mean', () => {
+    // Differences 0.1, 0.3, -0.1 (the NaN pair is skipped): mean 0.1; sample variance
+    // ((0)^2 + 0.2^2 + 0.2^2) / 2 = 0.04; standard error sqrt(0.04 / 3).
+    const d = pairedDifference([0.7, 0.9, 0.5, Number.NaN], [0.6, 0.6, 0.6, 0.5]);
+    expect(d.pairs).toBe(3);
+    expect(d.mean).toBeCloseTo(0.1, 12);
+    expect(d.standardError).toBeCloseTo(Math.sqrt(0.04 / 3), 12);
+    expect(pairedDifference([0.5], [0.4]).standardError).toBeNaN();
+    expect(() => pairedDifference([0.5], [0.4, 0.3])).toThrow('paired values differ in length (1 and 2)');
   });
 });
 

@@ -44,14 +44,14 @@ export function auc(scores: ArrayLike<number>, labels: Labels): number {
 }
 
 /**
- * Per-user AUC: the AUC of each user's own pairs (`users[j]` says whose pair j is), averaged over the users
- * who have both a positive and a negative; users with one class only are skipped. NaN when none qualifies.
+ * Each user's own AUC (`users[j]` says whose pair j is), one entry per distinct user in the order users
+ * first appear; NaN for a user with one class only.
  */
-export function meanUserAuc(
+export function userAucs(
   users: ArrayLike<number | string>,
   scores: ArrayLike<number>,
   labels: Labels,
-): number {
+): Float64Array {
   const n = sameLength(scores, labels);
   if (users.length !== n)
     throw new ForyouError(
@@ -64,18 +64,69 @@ export function meanUserAuc(
     if (list) list.push(j);
     else groups.set(users[j]!, [j]);
   }
-  let total = 0;
-  let counted = 0;
-  for (const rows of groups.values()) {
-    const value = auc(
+  return Float64Array.from(groups.values(), (rows) =>
+    auc(
       rows.map((j) => scores[j]!),
       rows.map((j) => labels[j]!),
-    );
+    ),
+  );
+}
+
+/**
+ * Per-user AUC: the AUC of each user's own pairs, averaged over the users who have both a positive and a
+ * negative; users with one class only are skipped. NaN when none qualifies.
+ */
+export function meanUserAuc(
+  users: ArrayLike<number | string>,
+  scores: ArrayLike<number>,
+  labels: Labels,
+): number {
+  let total = 0;
+  let counted = 0;
+  for (const value of userAucs(users, scores, labels)) {
     if (Number.isNaN(value)) continue;
     total += value;
     counted++;
   }
   return counted === 0 ? Number.NaN : total / counted;
+}
+
+/** A paired difference: its mean, the standard error of that mean, and how many pairs it rests on. */
+export interface PairedDifference {
+  mean: number;
+  standardError: number;
+  pairs: number;
+}
+
+/**
+ * The mean of `a[u] - b[u]` over the entries where both are numbers (two models' per-user AUCs from
+ * `userAucs` on the same rows, say), with its standard error: the sample deviation of the differences over
+ * the square root of their count. It is the noise of which users, and which of their events, the test rows
+ * hold; a difference of two or more standard errors is one the draw is unlikely to explain. NaN fields when
+ * fewer than two pairs are left.
+ */
+export function pairedDifference(a: ArrayLike<number>, b: ArrayLike<number>): PairedDifference {
+  if (a.length !== b.length)
+    throw new ForyouError(
+      'FY_INVALID_ARGUMENT',
+      `paired values differ in length (${a.length} and ${b.length})`,
+    );
+  let pairs = 0;
+  let sum = 0;
+  for (let u = 0; u < a.length; u++) {
+    const d = a[u]! - b[u]!;
+    if (Number.isNaN(d)) continue;
+    pairs++;
+    sum += d;
+  }
+  if (pairs < 2) return { mean: Number.NaN, standardError: Number.NaN, pairs };
+  const mean = sum / pairs;
+  let squares = 0;
+  for (let u = 0; u < a.length; u++) {
+    const d = a[u]! - b[u]!;
+    if (!Number.isNaN(d)) squares += (d - mean) ** 2;
+  }
+  return { mean, standardError: Math.sqrt(squares / (pairs - 1) / pairs), pairs };
 }
 
 function requireProbability(p: number, j: number): void {

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRankingWorld, type RankingWorld } from '../../test/helpers/ranking-world.js';
-import { MS_PER_DAY } from '../core/clock.js';
 import { Preranker } from '../models/prerank.js';
 import { predictGbdtTasks } from '../models/ranker-gbdt.js';
 import { predictLogisticRanker, trainLogisticRanker } from '../models/ranker-linear.js';
@@ -11,9 +10,9 @@ import { RankerScorer } from '../models/ranker-scorer.js';
 import { trainRanker } from '../models/ranker-train.js';
 import {
   buildRankingSamples,
+  lastDaySplit,
   modelInput,
   type RankingSamples,
-  selectSamples,
   TASK_COUNT,
 } from '../models/ranking-samples.js';
 import { evaluateRankerTasks, type RankerTaskReport } from './ranker-evaluation.js';
@@ -94,14 +93,9 @@ describe('multi-task ranker against per-task logistic regression (last day held 
   let artifact: ReturnType<typeof trainRanker>;
 
   beforeAll(() => {
-    const start = world.world.startMs;
-    const cut = start + (DAYS - 1) * MS_PER_DAY;
-    // The first half day trains nothing: every feature is still empty.
-    const train = selectSamples(
-      samples,
-      (r) => samples.tsMs[r]! >= start + MS_PER_DAY / 2 && samples.tsMs[r]! < cut,
-    );
-    test = selectSamples(samples, (r) => samples.tsMs[r]! >= cut);
+    const split = lastDaySplit(samples, world.world.startMs, DAYS);
+    const train = split.train;
+    test = split.test;
     const width = samples.userFeatureNames.length + samples.candidateFeatureNames.length;
     artifact = trainRanker(train);
     const logistic = trainLogisticRanker(modelInput(train), width, train.labels);

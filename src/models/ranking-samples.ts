@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { MS_PER_DAY } from '../core/clock.js';
 import { ForyouError } from '../core/errors.js';
 import { FORYOU_SERVICES, FORYOU_VIEWS } from '../features/foryou-views.js';
 import { historicalSql } from '../features/historical.js';
@@ -274,6 +275,23 @@ export function selectSamples(samples: RankingSamples, keep: (row: number) => bo
     itemIds: rows.map((r) => samples.itemIds[r]!),
     requestIds: rows.map((r) => samples.requestIds[r]!),
     tsMs: Float64Array.from(rows, (r) => samples.tsMs[r]!),
+  };
+}
+
+/**
+ * The split the ranker's quality is measured on: training rows from half a day after `startMs` (before
+ * that every feature is still empty) to the start of the last of `days` days; test rows, the last day.
+ */
+export function lastDaySplit(
+  samples: RankingSamples,
+  startMs: number,
+  days: number,
+): { train: RankingSamples; test: RankingSamples } {
+  const cut = startMs + (days - 1) * MS_PER_DAY;
+  const from = startMs + MS_PER_DAY / 2;
+  return {
+    train: selectSamples(samples, (r) => samples.tsMs[r]! >= from && samples.tsMs[r]! < cut),
+    test: selectSamples(samples, (r) => samples.tsMs[r]! >= cut),
   };
 }
 

@@ -4,14 +4,20 @@
  * `buildOfflineTable` writes), for the ranker's tests and benchmark. The log and the lake writer are
  * skipped (their own tests cover them): JSON lines go straight into DuckDB tables.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { FeatureRegistry } from '../../src/features/registry.js';
 import { featureRowsSql } from '../../src/features/sql.js';
 import { sqlString } from '../../src/io/duckdb.js';
 import { WORLD_COLUMNS } from '../../src/io/world-folder.js';
-import { rankerFeatureRegistry } from '../../src/models/ranking-samples.js';
+import {
+  buildRankingSamples,
+  type RankingSamples,
+  rankerFeatureRegistry,
+  TASK_COUNT,
+} from '../../src/models/ranking-samples.js';
 import { simulateHistory } from '../../src/sim/history.js';
 import type { WorldParamsInput } from '../../src/sim/params.js';
 import { World } from '../../src/sim/world.js';
@@ -67,6 +73,115 @@ export async function buildRankingWorld(dir: string, params: WorldParamsInput): 
     close: () => {
       db.closeSync();
       instance.closeSync();
+    },
+  };
+}
+
+/** A world's ranking samples and the time its simulation starts (where `lastDaySplit` counts days from). */
+export interface WorldSamples {
+  samples: RankingSamples;
+  startMs: number;
+}
+
+/**
+ * The ranking samples of the world of `params` (users, items, days and seed given): built in a temporary
+ * folder, or, with `cacheDir`, loaded from the file an earlier call with the same params kept there (the
+ * world and its feature SQL are most of the time at tens of thousands of users).
+ */
+export async function rankingSamplesOfWorld(
+  params: { users: number; items: number; days: number; seed: number },
+  cacheDir?: string,
+): Promise<WorldSamples> {
+  const cached = cacheDir
+    ? join(cacheDir, `samples-u${params.users}-i${params.items}-d${params.days}-s${params.seed}.bin`)
+    : undefined;
+  if (cached && existsSync(cached)) {
+    console.error(`samples from ${cached}`);
+    return loadSamples(cached);
+  }
+  const began = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'foryou-ranking-world-'));
+  try {
+    const world = await buildRankingWorld(dir, params);
+    try {
+      const samples = await buildRankingSamples(world.db, world.registry, { featureRows: world.featureRows });
+      console.error(
+        `world: ${world.events} events, ${samples.rows} impressions (${((performance.now() - began) / 1000).toFixed(0)} s)`,
+      );
+      const result = { samples, startMs: world.world.startMs };
+      if (cached) {
+        mkdirSync(cacheDir!, { recursive: true });
+        saveSamples(cached, result);
+      }
+      return result;
+    } finally {
+      world.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Layout: header length (u32), JSON header, padding to 8 bytes, then tsMs, user, candidate and labels. */
+function saveSamples(path: string, { samples, startMs }: WorldSamples): void {
+  const header = Buffer.from(
+    JSON.stringify({
+      rows: samples.rows,
+      startMs,
+      userFeatureNames: samples.userFeatureNames,
+      candidateFeatureNames: samples.candidateFeatureNames,
+      userIds: samples.userIds,
+      itemIds: samples.itemIds,
+      requestIds: samples.requestIds,
+    }),
+  );
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length);
+  const bytes = (a: Float32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const pad = Buffer.alloc((8 - ((4 + header.length) % 8)) % 8);
+  writeFileSync(
+    path,
+    Buffer.concat([
+      length,
+      header,
+      pad,
+      bytes(samples.tsMs),
+      bytes(samples.user),
+      bytes(samples.candidate),
+      bytes(samples.labels),
+    ]),
+  );
+}
+
+function loadSamples(path: string): WorldSamples {
+  const file = readFileSync(path);
+  const headerLength = file.readUInt32LE(0);
+  const h = JSON.parse(file.subarray(4, 4 + headerLength).toString());
+  let at = 4 + headerLength;
+  at += (8 - (at % 8)) % 8;
+  const rows: number = h.rows;
+  const take = (n: number, size: 4 | 8) => {
+    const buffer = file.buffer.slice(file.byteOffset + at, file.byteOffset + at + n * size);
+    at += n * size;
+    return buffer;
+  };
+  const tsMs = new Float64Array(take(rows, 8));
+  const user = new Float32Array(take(rows * h.userFeatureNames.length, 4));
+  const candidate = new Float32Array(take(rows * h.candidateFeatureNames.length, 4));
+  const labels = new Float32Array(take(rows * TASK_COUNT, 4));
+  return {
+    startMs: h.startMs,
+    samples: {
+      rows,
+      userFeatureNames: h.userFeatureNames,
+      candidateFeatureNames: h.candidateFeatureNames,
+      user,
+      candidate,
+      labels,
+      userIds: h.userIds,
+      itemIds: h.itemIds,
+      requestIds: h.requestIds,
+      tsMs,
     },
   };
 }
