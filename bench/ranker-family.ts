@@ -19,6 +19,7 @@
  * for a paired comparison on the same users.
  *
  * Flags: `--models` (comma-separated: lr, gbdt, gbdt-decay, mlp, blend, stack; blend also prints blend-logit;
+ * `--gbdt JSON`: the trees' options, both gbdt and gbdt-decay;
  * gbdt-decay is the trees with their linear base fitted with `--base-decay` over `--base-epochs`);
  * the network's `--hidden 64,32 --epochs --learning-rate --batch --l2 --task-weights --mlp-seed --wide
  * false`, `--mlp-seeds N` (the mean of N networks); the baseline's `--lr-epochs --lr-rate --lr-seed
@@ -36,7 +37,7 @@ import { MS_PER_DAY } from '../src/core/clock.js';
 import { Rng } from '../src/core/rng.js';
 import { meanUserAuc, pairedDifference, userAucs } from '../src/evaluation/classification-metrics.js';
 import { evaluateRankerTasks, type RankerTaskReport } from '../src/evaluation/ranker-evaluation.js';
-import { predictGbdtTasks, trainGbdt } from '../src/models/ranker-gbdt.js';
+import { type GbdtOptions, predictGbdtTasks, trainGbdt } from '../src/models/ranker-gbdt.js';
 import {
   fitLinear,
   type LinearOptions,
@@ -81,6 +82,7 @@ const { values: args } = parseArgs({
     'lr-decay': { type: 'string' },
     'base-decay': { type: 'string', default: 'cosine' },
     'base-epochs': { type: 'string', default: '30' },
+    gbdt: { type: 'string', default: '{}' },
     wide: { type: 'string', default: 'true' },
     timing: { type: 'boolean', default: false },
     cross: { type: 'boolean', default: false },
@@ -111,6 +113,8 @@ const xTest = modelInput(test);
 console.error(`${train.rows} training rows, ${test.rows} test rows, ${width} features`);
 
 const outputs = new Map<string, Float64Array>();
+/** The trees' options (`--gbdt JSON`, default: the served ranker's). */
+const gbdtOptions = JSON.parse(String(args.gbdt)) as GbdtOptions;
 let gbdt: ReturnType<typeof trainGbdt> | undefined;
 let mlp: ReturnType<typeof trainMlpRanker> | undefined;
 const decayOf = (name: keyof typeof args): LinearOptions['decay'] => {
@@ -153,15 +157,18 @@ if (models.has('lr')) {
 }
 if (models.has('gbdt') || models.has('blend')) {
   const t = performance.now();
-  gbdt = trainGbdt(xTrain, width, train.labels);
+  gbdt = trainGbdt(xTrain, width, train.labels, gbdtOptions);
   outputs.set('gbdt', predictGbdtTasks(gbdt, xTest));
-  console.error(`gbdt trained in ${seconds(t)}`);
+  console.error(`gbdt ${JSON.stringify(gbdtOptions)} trained in ${seconds(t)}`);
 }
 if (models.has('gbdt-decay')) {
   // The served trees but for their linear base, fitted with a decaying rate.
   const t = performance.now();
   const linear: LinearOptions = { decay: decayOf('base-decay'), epochs: num('base-epochs') };
-  outputs.set('gbdt-decay', predictGbdtTasks(trainGbdt(xTrain, width, train.labels, { linear }), xTest));
+  outputs.set(
+    'gbdt-decay',
+    predictGbdtTasks(trainGbdt(xTrain, width, train.labels, { ...gbdtOptions, linear }), xTest),
+  );
   console.error(`gbdt-decay ${JSON.stringify(linear)} trained in ${seconds(t)}`);
 }
 const mlpOptions = {
