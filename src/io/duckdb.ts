@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ForyouError } from '../core/errors.js';
 
@@ -12,21 +15,50 @@ export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
+/** An open in-memory DuckDB instance; `close` also removes its spill directory. */
+export interface MemoryDuckDb {
+  connection: DuckDBConnection;
+  /** Where it spills past its memory limit: a directory of its own. */
+  tempDirectory: string;
+  close(): void;
+}
+
+/**
+ * A fresh in-memory DuckDB instance that spills into a directory of its own, removed by `close`. DuckDB's
+ * own default for an in-memory database is `.tmp` under the working directory, with fixed file names
+ * (`duckdb_temp_storage_S32K-0.tmp`, ...), so two processes started in one folder that spill at once write
+ * the same files: seen as a crash and as an "Out of Range" error when two large worlds were built side by
+ * side.
+ */
+export async function openMemoryDuckDb(options: DuckDbOptions = {}): Promise<MemoryDuckDb> {
+  const tempDirectory = mkdtempSync(join(tmpdir(), 'foryou-duckdb-'));
+  const instance = await DuckDBInstance.create(':memory:', {
+    memory_limit: options.memoryLimit ?? '4GB',
+    threads: String(options.threads ?? 2),
+    temp_directory: tempDirectory,
+  });
+  const connection = await instance.connect();
+  return {
+    connection,
+    tempDirectory,
+    close() {
+      connection.closeSync();
+      instance.closeSync();
+      rmSync(tempDirectory, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Runs `fn` with a fresh in-memory DuckDB connection and closes it afterwards. */
 export async function withDuckDb<T>(
   fn: (connection: DuckDBConnection) => Promise<T>,
   options: DuckDbOptions = {},
 ): Promise<T> {
-  const instance = await DuckDBInstance.create(':memory:', {
-    memory_limit: options.memoryLimit ?? '4GB',
-    threads: String(options.threads ?? 2),
-  });
-  const connection = await instance.connect();
+  const db = await openMemoryDuckDb(options);
   try {
-    return await fn(connection);
+    return await fn(db.connection);
   } finally {
-    connection.closeSync();
-    instance.closeSync();
+    db.close();
   }
 }
 

@@ -1,5 +1,5 @@
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { ColumnTypes } from '../io/duckdb.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { type ColumnTypes, openMemoryDuckDb } from '../io/duckdb.js';
 
 /** DuckDB plumbing shared by the lake's writer and reader. */
 
@@ -16,18 +16,7 @@ export interface DuckDb {
 }
 
 export async function openDuckDb(options: LakeDuckDbOptions = {}): Promise<DuckDb> {
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: String(options.threads ?? 2),
-    memory_limit: options.memoryLimit ?? '2GB',
-  });
-  const connection = await instance.connect();
-  return {
-    connection,
-    close() {
-      connection.closeSync();
-      instance.closeSync();
-    },
-  };
+  return openMemoryDuckDb({ threads: options.threads ?? 2, memoryLimit: options.memoryLimit ?? '2GB' });
 }
 
 export type Row = Record<string, unknown>;

@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { FeatureRegistry } from '../../src/features/registry.js';
 import { featureRowsSql } from '../../src/features/sql.js';
-import { sqlString } from '../../src/io/duckdb.js';
+import { openMemoryDuckDb, sqlString } from '../../src/io/duckdb.js';
 import { WORLD_COLUMNS } from '../../src/io/world-folder.js';
 import {
   buildRankingSamples,
@@ -51,8 +51,8 @@ export async function buildRankingWorld(dir: string, params: WorldParamsInput): 
   const items: string[] = [];
   for (let i = 0; i < world.itemCount; i++) items.push(JSON.stringify(world.itemRecord(i)));
   writeFileSync(join(dir, 'items.jsonl'), items.join('\n'));
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB' });
-  const db = await instance.connect();
+  const duck = await openMemoryDuckDb({ threads: 2, memoryLimit: '2GB' });
+  const db = duck.connection;
   await db.run(
     `CREATE TABLE events AS SELECT row_number() OVER () AS log_offset, * FROM (${readJsonLines(join(dir, 'events.jsonl'), WORLD_COLUMNS.events)})`,
   );
@@ -70,10 +70,7 @@ export async function buildRankingWorld(dir: string, params: WorldParamsInput): 
     registry,
     featureRows,
     events: lines.length,
-    close: () => {
-      db.closeSync();
-      instance.closeSync();
-    },
+    close: () => duck.close(),
   };
 }
 
