@@ -183,13 +183,14 @@ export const CREATOR_STATS: FeatureViewDef = {
 
 export const USER_CREATOR: FeatureViewDef = {
   name: 'user_creator',
-  version: 1,
+  version: 2,
   entity: 'user_creator',
   ttlMs: 30 * MS_PER_DAY,
   description: 'How a user engages with one creator.',
   features: [
     count('plays_30d', '30d', 'play'),
     count('likes_30d', '30d', 'like'),
+    count('follows_30d', '30d', 'follow'),
     {
       name: 'watch_fraction_30d',
       kind: 'mean',

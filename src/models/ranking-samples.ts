@@ -92,7 +92,7 @@ export const RANKER_FEATURES: Readonly<Record<string, readonly string[]>> = {
     'trending_score',
   ],
   creator_stats: ['plays_7d', 'likes_7d', 'follows_30d', 'watch_fraction_7d', 'like_rate_7d'],
-  user_creator: ['plays_30d', 'likes_30d', 'watch_fraction_30d'],
+  user_creator: ['plays_30d', 'likes_30d', 'follows_30d', 'watch_fraction_30d'],
   user_hashtag: ['plays_7d', 'watch_ms_7d', 'likes_30d'],
 };
 
