@@ -11,7 +11,7 @@
  * `test/helpers/ranking-world.ts` (the simulator's history loaded into DuckDB, the ranker's feature views'
  * offline rows computed by the offline engine), then `buildRankingSamples` (one row per impression, features
  * as of 1 ms before it). Training rows: from half a day after the start to the start of the last day; test
- * rows: the last day. `--cache DIR` keeps the samples of each (users, items, days, seed) in DIR, so other
+ * rows: the last day. `--cache DIR` keeps the samples of each (users, items, days, seed, feature set) in DIR, so other
  * model settings can be measured without rebuilding the world (most of the time at 15,000 users).
  *
  * Besides each model's mean per-user AUC, the table gives its difference from the baseline with a standard

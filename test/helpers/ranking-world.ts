@@ -4,6 +4,7 @@
  * `buildOfflineTable` writes), for the ranker's tests and benchmark. The log and the lake writer are
  * skipped (their own tests cover them): JSON lines go straight into DuckDB tables.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,15 +83,18 @@ export interface WorldSamples {
 
 /**
  * The ranking samples of the world of `params` (users, items, days and seed given): built in a temporary
- * folder, or, with `cacheDir`, loaded from the file an earlier call with the same params kept there (the
- * world and its feature SQL are most of the time at tens of thousands of users).
+ * folder, or, with `cacheDir`, loaded from the file an earlier call with the same params and the same
+ * feature set kept there (the world and its feature SQL are most of the time at tens of thousands of users).
  */
 export async function rankingSamplesOfWorld(
   params: { users: number; items: number; days: number; seed: number },
   cacheDir?: string,
 ): Promise<WorldSamples> {
   const cached = cacheDir
-    ? join(cacheDir, `samples-u${params.users}-i${params.items}-d${params.days}-s${params.seed}.bin`)
+    ? join(
+        cacheDir,
+        `samples-u${params.users}-i${params.items}-d${params.days}-s${params.seed}-f${featureSetTag()}.bin`,
+      )
     : undefined;
   if (cached && existsSync(cached)) {
     console.error(`samples from ${cached}`);
@@ -117,6 +121,17 @@ export async function rankingSamplesOfWorld(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A short tag of the ranker's feature set (each view's name, version and kept features), part of a cached
+ * file's name: samples cached before a feature changed are then not read back as if they were current.
+ */
+function featureSetTag(): string {
+  const views = rankerFeatureRegistry()
+    .allViews()
+    .map((v) => `${v.name}@v${v.version}:${v.features.map((f) => f.name).join(',')}`);
+  return createHash('sha256').update(views.join(';')).digest('hex').slice(0, 8);
 }
 
 /** Layout: header length (u32), JSON header, padding to 8 bytes, then tsMs, user, candidate and labels. */
