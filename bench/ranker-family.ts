@@ -36,7 +36,12 @@ import { parseArgs } from 'node:util';
 import { MS_PER_DAY } from '../src/core/clock.js';
 import { Rng } from '../src/core/rng.js';
 import { meanUserAuc, pairedDifference, userAucs } from '../src/evaluation/classification-metrics.js';
-import { evaluateRankerTasks, type RankerTaskReport } from '../src/evaluation/ranker-evaluation.js';
+import {
+  evaluateRankerTasks,
+  type RankerTaskReport,
+  taskColumn,
+  taskLabels,
+} from '../src/evaluation/ranker-evaluation.js';
 import { type GbdtOptions, predictGbdtTasks, trainGbdt } from '../src/models/ranker-gbdt.js';
 import {
   fitLinear,
@@ -292,25 +297,14 @@ if (args.dump) {
 }
 
 // Per-user AUCs, for the paired differences from the baseline.
-const binary = RANKING_TASKS.map((_, k) =>
-  Uint8Array.from({ length: test.rows }, (_, r) => {
-    const y = test.labels[r * TASK_COUNT + k]!;
-    return k === WATCH_FRACTION_TASK ? (y >= 0.5 ? 1 : 0) : y;
-  }),
-);
+const binary = RANKING_TASKS.map((_, k) => taskLabels(test.labels, k));
 const reports = new Map<string, RankerTaskReport[]>();
 const perUserAucs = new Map<string, Float64Array[]>();
 for (const [name, out] of outputs) {
   reports.set(name, evaluateRankerTasks(test.userIds, out, test.labels));
   perUserAucs.set(
     name,
-    RANKING_TASKS.map((_, k) =>
-      userAucs(
-        test.userIds,
-        Float64Array.from({ length: test.rows }, (_, r) => out[r * TASK_COUNT + k]!),
-        binary[k]!,
-      ),
-    ),
+    RANKING_TASKS.map((_, k) => userAucs(test.userIds, taskColumn(out, k), binary[k]!)),
   );
 }
 
@@ -376,7 +370,7 @@ if (args.cross) {
   console.log(`|---|${RANKING_TASKS.map(() => '---|').join('')}`);
   for (const [name, out] of outputs)
     for (let j = 0; j < TASK_COUNT; j++) {
-      const scores = Float64Array.from({ length: test.rows }, (_, r) => out[r * TASK_COUNT + j]!);
+      const scores = taskColumn(out, j);
       const cells = RANKING_TASKS.map((_, k) => f4(meanUserAuc(test.userIds, scores, binary[k]!)));
       console.log(`| ${name} ${RANKING_TASKS[j]} | ${cells.join(' | ')} |`);
     }

@@ -18,7 +18,8 @@
  *
  * Flags: `--users`, `--items`, `--days`, `--seeds 7,8,9`, `--cache DIR` (keeps each world's samples).
  */
-import { meanUserAuc, pairedDifference, userAucs } from '../src/evaluation/classification-metrics.js';
+import { meanOfNumbers, pairedDifference, userAucs } from '../src/evaluation/classification-metrics.js';
+import { taskColumn, taskLabels } from '../src/evaluation/ranker-evaluation.js';
 import { predictGbdtTasks } from '../src/models/ranker-gbdt.js';
 import { predictLogisticRanker, trainLogisticRanker } from '../src/models/ranker-linear.js';
 import { trainRanker } from '../src/models/ranker-train.js';
@@ -26,7 +27,6 @@ import {
   lastDaySplit,
   modelInput,
   RANKING_TASKS,
-  TASK_COUNT,
   WATCH_FRACTION_TASK,
 } from '../src/models/ranking-samples.js';
 import { rankingSamplesOfWorld } from '../test/helpers/ranking-world.js';
@@ -45,10 +45,6 @@ const CACHE = args.text('cache');
 
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(0)} s`;
 const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
-
-/** Task k's column of a rows x TASK_COUNT matrix. */
-const column = (m: ArrayLike<number>, rows: number, k: number) =>
-  Float64Array.from({ length: rows }, (_, r) => m[r * TASK_COUNT + k]!);
 
 for (const seed of SEEDS) {
   const { samples, startMs } = await rankingSamplesOfWorld(
@@ -80,26 +76,24 @@ for (const seed of SEEDS) {
     converged: predictLogisticRanker(converged, xTest),
   };
   for (const [k, task] of RANKING_TASKS.entries()) {
-    // The watch fraction is ranked against "watched at least half".
-    const labels = Uint8Array.from(column(test.labels, test.rows, k), (y) =>
-      k === WATCH_FRACTION_TASK ? (y >= 0.5 ? 1 : 0) : y,
-    );
+    // The watch fraction is ranked against "watched at least half" (`binaryTaskLabel`).
+    const labels = taskLabels(test.labels, k);
     let positives = 0;
     for (const y of labels) positives += y;
-    const scores = {
-      ranker: column(outputs.ranker, test.rows, k),
-      asDefined: column(outputs.asDefined, test.rows, k),
-      converged: column(outputs.converged, test.rows, k),
+    // Each model's per-user AUCs, once: their mean is the figure, their paired differences the notes.
+    const perUser = (m: Float64Array) => userAucs(test.userIds, taskColumn(m, k), labels);
+    const aucs = {
+      ranker: perUser(outputs.ranker),
+      asDefined: perUser(outputs.asDefined),
+      converged: perUser(outputs.converged),
     };
     const mean = {
-      ranker: meanUserAuc(test.userIds, scores.ranker, labels),
-      asDefined: meanUserAuc(test.userIds, scores.asDefined, labels),
-      converged: meanUserAuc(test.userIds, scores.converged, labels),
+      ranker: meanOfNumbers(aucs.ranker),
+      asDefined: meanOfNumbers(aucs.asDefined),
+      converged: meanOfNumbers(aucs.converged),
     };
-    const perUser = (s: Float64Array) => userAucs(test.userIds, s, labels);
-    const mine = perUser(scores.ranker);
-    const against = (s: Float64Array) => {
-      const d = pairedDifference(mine, perUser(s));
+    const against = (other: Float64Array) => {
+      const d = pairedDifference(aucs.ranker, other);
       return `${signed(d.mean)} ± ${d.standardError.toFixed(4)} over ${d.pairs} users`;
     };
     const stronger = mean.converged >= mean.asDefined ? 'converged' : 'asDefined';
@@ -113,8 +107,8 @@ for (const seed of SEEDS) {
       params: { users: USERS, items: ITEMS, days: DAYS, seed, trainingRows: train.rows, testRows: test.rows },
       notes:
         `${positives} positive test rows${k === WATCH_FRACTION_TASK ? ' (watch fraction >= 0.5)' : ''}; ` +
-        `ranker minus the converged fit (${mean.converged.toFixed(4)}) ${against(scores.converged)}; ` +
-        `minus the fit as defined (${mean.asDefined.toFixed(4)}) ${against(scores.asDefined)}`,
+        `ranker minus the converged fit (${mean.converged.toFixed(4)}) ${against(aucs.converged)}; ` +
+        `minus the fit as defined (${mean.asDefined.toFixed(4)}) ${against(aucs.asDefined)}`,
     });
   }
 }

@@ -81,9 +81,15 @@ export function meanUserAuc(
   scores: ArrayLike<number>,
   labels: Labels,
 ): number {
+  return meanOfNumbers(userAucs(users, scores, labels));
+}
+
+/** The mean of the entries that are numbers (per-user AUCs from `userAucs`, say); NaN when none is. */
+export function meanOfNumbers(values: ArrayLike<number>): number {
   let total = 0;
   let counted = 0;
-  for (const value of userAucs(users, scores, labels)) {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
     if (Number.isNaN(value)) continue;
     total += value;
     counted++;

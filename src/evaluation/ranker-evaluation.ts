@@ -13,6 +13,24 @@ export interface RankerTaskReport {
   rmse?: number;
 }
 
+/**
+ * Task k's label as 0/1 for ranking metrics: the label itself for the binary tasks, "watched at least half"
+ * for the watch fraction.
+ */
+export function binaryTaskLabel(k: number, label: number): number {
+  return k === WATCH_FRACTION_TASK ? (label >= 0.5 ? 1 : 0) : label;
+}
+
+/** Task k's column of a rows x TASK_COUNT matrix (model outputs or labels). */
+export function taskColumn(matrix: ArrayLike<number>, k: number): Float64Array {
+  return Float64Array.from({ length: matrix.length / TASK_COUNT }, (_, r) => matrix[r * TASK_COUNT + k]!);
+}
+
+/** Task k's labels as 0/1 (`binaryTaskLabel`), one per row of a rows x TASK_COUNT label matrix. */
+export function taskLabels(labels: ArrayLike<number>, k: number): Uint8Array {
+  return Uint8Array.from(taskColumn(labels, k), (y) => binaryTaskLabel(k, y));
+}
+
 export function evaluateRankerTasks(
   userIds: readonly string[],
   outputs: ArrayLike<number>,
@@ -28,7 +46,7 @@ export function evaluateRankerTasks(
     for (let r = 0; r < rows; r++) {
       scores[r] = outputs[r * TASK_COUNT + k]!;
       const label = labels[r * TASK_COUNT + k]!;
-      y[r] = k === WATCH_FRACTION_TASK ? (label >= 0.5 ? 1 : 0) : label;
+      y[r] = binaryTaskLabel(k, label);
       positives += y[r]!;
       const err = scores[r]! - label;
       abs += Math.abs(err);

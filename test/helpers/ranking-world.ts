@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { FeatureRegistry } from '../../src/features/registry.js';
+import { type FeatureRegistry, fingerprint } from '../../src/features/registry.js';
 import { featureRowsSql } from '../../src/features/sql.js';
 import { openMemoryDuckDb, sqlString } from '../../src/io/duckdb.js';
 import { WORLD_COLUMNS } from '../../src/io/world-folder.js';
@@ -124,14 +124,12 @@ export async function rankingSamplesOfWorld(
 }
 
 /**
- * A short tag of the ranker's feature set (each view's name, version and kept features), part of a cached
+ * A short tag of the ranker's feature set (each trimmed view's registry fingerprint), part of a cached
  * file's name: samples cached before a feature changed are then not read back as if they were current.
  */
 function featureSetTag(): string {
-  const views = rankerFeatureRegistry()
-    .allViews()
-    .map((v) => `${v.name}@v${v.version}:${v.features.map((f) => f.name).join(',')}`);
-  return createHash('sha256').update(views.join(';')).digest('hex').slice(0, 8);
+  const prints = rankerFeatureRegistry().allViews().map(fingerprint);
+  return createHash('sha256').update(prints.join(';')).digest('hex').slice(0, 8);
 }
 
 /** Layout: header length (u32), JSON header, padding to 8 bytes, then tsMs, user, candidate and labels. */
