@@ -70,6 +70,8 @@ describe('recommenders protocol', () => {
     expectDisjoint(split.train, split.test);
     expect([...pairs(split.train), ...pairs(split.test)].sort()).toEqual(pairs(InteractionMatrix.from(data)));
     expect(split.params).toEqual({ seed: 42, ratio: 0.75 });
+    // Test interactions lie among the training ones in time: a user is served as of their own.
+    expect(split.servedAt).toBe('user');
   });
 
   it('is determined by the seed and the set of interactions, not their order', () => {
@@ -148,6 +150,7 @@ describe('recbole protocol', () => {
     );
     const split = applyProtocol('recbole', data, 42);
     expectSharedUniverse(split);
+    expect(split.servedAt).toBe('user');
     const validation = split.validation!;
     expectDisjoint(split.train, validation, split.test);
     expect(split.alsoExcludeAtTest).toEqual([validation]);
@@ -196,6 +199,8 @@ describe('temporal protocol', () => {
     expect(pairs(split.test)).toEqual(['b|y']);
     expectSharedUniverse(split);
     expect(split.params).toMatchObject({ cutMs: 6, quantile: 0.5 });
+    // Everyone is served after the cut, so after the whole training log.
+    expect(split.servedAt).toBe('log');
   });
 
   it('fails with a clear message when every timestamp is equal', () => {

@@ -114,6 +114,7 @@ export function recboleSplit(
   const { train, test, validation } = partition(all, parts);
   const split: Split = {
     protocol: 'recbole',
+    servedAt: 'user',
     params: { seed, minRating, core, ratios: ratios.join('/') },
     train,
     test,

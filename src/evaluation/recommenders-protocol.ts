@@ -51,6 +51,7 @@ export function recommendersSplit(
   const { train, test } = partition(all, parts);
   const split: Split = {
     protocol: 'recommenders',
+    servedAt: 'user',
     params: { seed, ratio },
     train,
     test,

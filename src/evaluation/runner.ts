@@ -135,6 +135,7 @@ export async function evaluateSplit(
     let started = performance.now();
     await model.fit(split.train, {
       seed,
+      servedAt: split.servedAt,
       ...(options.threads ? { threads: options.threads } : {}),
       onProgress: (message) => log(`${name}: ${message}`),
     });

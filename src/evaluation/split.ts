@@ -1,6 +1,7 @@
 import { ForyouError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { InteractionMatrix, type RawInteraction } from '../models/interactions.js';
+import type { ServedAt } from '../models/recommender.js';
 
 export const PROTOCOL_NAMES = ['recommenders', 'recbole', 'temporal'] as const;
 export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
@@ -21,6 +22,12 @@ export interface Split {
    * (recbole: the validation items, as RecBole masks everything the user was seen with before the test).
    */
   alsoExcludeAtTest: readonly InteractionMatrix[];
+  /**
+   * When a test user is served, for models that depend on time (`trending`): `user` when the test
+   * interactions are drawn from the same years as the training ones (a random split), so the moment of a
+   * user's newest training interaction; `log` after the whole training log (a time cut).
+   */
+  servedAt: ServedAt;
 }
 
 /** Which part of a split a cell of the full matrix goes to. */

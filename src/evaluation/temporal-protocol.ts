@@ -55,6 +55,7 @@ export function temporalSplit(
   const test = InteractionMatrix.from(later, train);
   const split: Split = {
     protocol: 'temporal',
+    servedAt: 'log',
     params: {
       seed,
       cutMs: cut,

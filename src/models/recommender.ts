@@ -6,7 +6,16 @@ export interface FitOptions {
   /** Worker threads a model may use for heavy kernels (default: one per core). */
   threads?: number;
   onProgress?: (message: string) => void;
+  /**
+   * When the users the model is fitted for will be served, for models that depend on time: `user`, each
+   * as of their own newest training interaction (an offline random split, whose test interactions lie
+   * among the training ones in time); `log` (the default), after the whole training log, as a live feed
+   * or a batch run serves everyone now.
+   */
+  servedAt?: ServedAt;
 }
+
+export type ServedAt = 'user' | 'log';
 
 /**
  * A retrieval model: trained on an interaction matrix, it scores every item for a user. The evaluation
