@@ -144,6 +144,40 @@ describe('fitLinear learning-rate decay', () => {
     expect(withDecay).toBeLessThan(SEED_SPREAD_LIMIT);
   });
 
+  it('with iterate averaging at a constant rate, lands nearer the minimum than the last step does', () => {
+    for (const logistic of [true, false]) {
+      const { z, y, target } = planted(4000, width, logistic, `average-${logistic}`);
+      const optimum = linearObjective(
+        z,
+        width,
+        target,
+        logistic,
+        newtonMinimum(z, width, y, logistic, l2),
+        l2,
+      );
+      for (const seed of [3, 4, 5]) {
+        const last = fitLinear(z, width, target, logistic, { epochs: 10, batch, seed, l2 });
+        const mean = fitLinear(z, width, target, logistic, { epochs: 10, batch, seed, l2, average: 0.5 });
+        const gapLast = linearObjective(z, width, target, logistic, last, l2) - optimum;
+        const gapMean = linearObjective(z, width, target, logistic, mean, l2) - optimum;
+        expect(gapMean).toBeGreaterThanOrEqual(-1e-6);
+        expect(gapMean * 5).toBeLessThan(gapLast);
+      }
+    }
+  });
+
+  it('averaging the last step alone is the plain fit', () => {
+    const { z, target } = planted(256, width, true, 'average-steps');
+    // 256 rows in batches of 32: 8 steps an epoch, 16 in two epochs.
+    const plain = fitLinear(z, width, target, true, { epochs: 2, batch, seed: 3, l2 });
+    expect(fitLinear(z, width, target, true, { epochs: 2, batch, seed: 3, l2, average: 1 / 16 })).toEqual(
+      plain,
+    );
+    // Two steps averaged is another answer than the last step alone.
+    const two = fitLinear(z, width, target, true, { epochs: 2, batch, seed: 3, l2, average: 2 / 16 });
+    for (let i = 0; i <= width; i++) expect(two[i]).not.toBe(plain[i]);
+  });
+
   it('rejects an unknown schedule and a final fraction outside [0, 1]', () => {
     const { z, target } = planted(100, width, true, 'decay-invalid');
     const codeOf = (run: () => unknown) => {
@@ -159,6 +193,8 @@ describe('fitLinear learning-rate decay', () => {
     expect(codeOf(() => fitLinear(z, width, target, true, { decay: 'cosine', decayTo: 2 }))).toBe(
       'FY_INVALID_ARGUMENT',
     );
+    expect(codeOf(() => fitLinear(z, width, target, true, { average: 1.5 }))).toBe('FY_INVALID_ARGUMENT');
+    expect(codeOf(() => fitLinear(z, width, target, true, { average: -0.1 }))).toBe('FY_INVALID_ARGUMENT');
   });
 });
 

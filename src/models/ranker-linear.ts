@@ -25,6 +25,12 @@ export interface LinearOptions {
   decay?: 'linear' | 'cosine';
   /** The last step's rate as a fraction of the first, with `decay`. Default 0.01. */
   decayTo?: number;
+  /**
+   * Iterate averaging (Polyak and Juditsky 1992): the fit returns the mean of the weights after each step
+   * of the last `average` fraction of the steps, instead of the last step's weights. The mean does not
+   * depend on where the last batches happened to leave the fit. Default 0 (the last step's weights).
+   */
+  average?: number;
 }
 
 export interface Standardizer {
@@ -110,7 +116,15 @@ export function fitLinear(
     );
   if (!(decayTo >= 0 && decayTo <= 1))
     throw new ForyouError('FY_INVALID_ARGUMENT', `decayTo ${decayTo} is not a fraction in [0, 1]`);
-  const lastStep = Math.max(1, epochs * Math.ceil(rows / batch) - 1);
+  const average = options.average ?? 0;
+  if (!(average >= 0 && average <= 1))
+    throw new ForyouError('FY_INVALID_ARGUMENT', `average ${average} is not a fraction in [0, 1]`);
+  const steps = epochs * Math.ceil(rows / batch);
+  const lastStep = Math.max(1, steps - 1);
+  // Steps from `firstAveraged` on (1-based) are averaged; none when `average` is 0.
+  const firstAveraged = average > 0 ? Math.max(1, steps - Math.max(1, Math.round(average * steps)) + 1) : 0;
+  const mean = new Float64Array(firstAveraged > 0 ? width + 1 : 0);
+  let averaged = 0;
   const rng = new Rng(options.seed ?? 3);
   const p = width + 1;
   const w = new Float64Array(p);
@@ -150,9 +164,13 @@ export function fitLinear(
         v[f] = 0.999 * v[f]! + 0.001 * grad * grad;
         w[f]! -= (rate * (m[f]! / c1)) / (Math.sqrt(v[f]! / c2) + 1e-8);
       }
+      if (firstAveraged > 0 && step >= firstAveraged) {
+        averaged++;
+        for (let f = 0; f < p; f++) mean[f]! += (w[f]! - mean[f]!) / averaged;
+      }
     }
   }
-  return Float32Array.from(w);
+  return Float32Array.from(averaged > 0 ? mean : w);
 }
 
 /**
