@@ -18,8 +18,9 @@ export interface PopularityOptions {
  * non-personalised fallback of serving. Every training interaction counts 1 (its value is ignored).
  *
  * With `halfLifeMs` it is `trending`: an interaction at time ts counts 2^(-(t - ts) / halfLife) as of a
- * time t. As of `user` (the default where an offline random split serves its users), user u is scored as of t_u, the newest timestamp among u's
- * training interactions, the moment a live feed would have served them:
+ * time t. As of `user` (what an offline random split asks for, through `FitOptions.servedAt`), user u is
+ * scored as of t_u, the newest timestamp among u's training interactions, the moment a live feed would
+ * have served them:
  *
  *     score_i(u) = sum, over training interactions (of any user) on item i with ts <= t_u,
  *                  of 2^(-(t_u - ts) / halfLife)
