@@ -17,6 +17,8 @@ describe('InteractionMatrix', () => {
     expect(m.userTs[0]).toBe(9);
     expect(Array.from(m.usersOf(1))).toEqual([0, 1]);
     expect(Array.from(m.itemCounts())).toEqual([1, 2]);
+    // a's pairs: x merged at 9, y at 2; b's only at 1.
+    expect([m.newestOf(0), m.newestOf(1)]).toEqual([9, 1]);
   });
 
   it('shares indices with a universe and refuses ids outside it', () => {

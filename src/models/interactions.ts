@@ -127,6 +127,14 @@ export class InteractionMatrix {
     return this.userValues.subarray(this.userPtr[u]!, this.userPtr[u + 1]!);
   }
 
+  /** The newest timestamp among user `u`'s interactions (-Infinity for a user without any). */
+  newestOf(u: number): number {
+    let newest = Number.NEGATIVE_INFINITY;
+    for (let k = this.userPtr[u]!; k < this.userPtr[u + 1]!; k++)
+      if (this.userTs[k]! > newest) newest = this.userTs[k]!;
+    return newest;
+  }
+
   usersOf(i: number): Int32Array {
     return this.itemUsers.subarray(this.itemPtr[i]!, this.itemPtr[i + 1]!);
   }

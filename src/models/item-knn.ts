@@ -314,8 +314,7 @@ export function userAffinity(
   for (let u = 0; u < train.users; u++) {
     const start = train.userPtr[u]!;
     const end = train.userPtr[u + 1]!;
-    let newest = Number.NEGATIVE_INFINITY;
-    for (let k = start; k < end; k++) if (train.userTs[k]! > newest) newest = train.userTs[k]!;
+    const newest = train.newestOf(u);
     for (let k = start; k < end; k++) {
       const base = options.useValues ? train.userValues[k]! : 1;
       a[k] = halfMs > 0 ? base * 2 ** (-(newest - train.userTs[k]!) / halfMs) : base;

@@ -1,3 +1,4 @@
+import { countAtMost } from '../core/sorted.js';
 import type { InteractionMatrix } from './interactions.js';
 import { type ModelState, stateArray } from './model-file.js';
 import type { FitOptions, ServableRecommender, ServedAt } from './recommender.js';
@@ -105,12 +106,9 @@ export class PopularityRecommender implements ServableRecommender {
     }
     this.userTimes = new Float64Array(train.users);
     for (let u = 0; u < train.users; u++) {
-      const start = train.userPtr[u]!;
-      const end = train.userPtr[u + 1]!;
-      if (end === start) continue;
-      let t = ts[start]!;
-      for (let k = start + 1; k < end; k++) if (ts[k]! > t) t = ts[k]!;
-      this.userTimes[u] = t;
+      const t = train.newestOf(u);
+      // 0 (unknown) for a user without interactions.
+      this.userTimes[u] = t === Number.NEGATIVE_INFINITY ? 0 : t;
     }
     this.buildSnapshots();
   }
@@ -125,14 +123,7 @@ export class PopularityRecommender implements ServableRecommender {
     const items = this.itemIds.length;
     const acc = this.scratch;
     // Events [0, end) are those at or before t.
-    let lo = 0;
-    let hi = this.eventTimes.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.eventTimes[mid]! <= t) lo = mid + 1;
-      else hi = mid;
-    }
-    const end = lo;
+    const end = countAtMost(this.eventTimes, t);
     const s = Math.floor(end / this.block);
     if (s === 0) acc.fill(0);
     else {

@@ -81,6 +81,18 @@ function newtonMinimum(
   return Float32Array.from(w);
 }
 
+/** The objective at its exact minimum: what a converged fit's objective is measured against. */
+function minimumObjective(
+  z: Float32Array,
+  width: number,
+  y: Float64Array,
+  target: (row: number) => number,
+  logistic: boolean,
+  l2: number,
+): number {
+  return linearObjective(z, width, target, logistic, newtonMinimum(z, width, y, logistic, l2), l2);
+}
+
 describe('fitLinear learning-rate decay', () => {
   // Small batches on 4,000 rows: 3,750 steps in 30 epochs, enough for the constant rate to reach the
   // minimum's neighbourhood and then wander in it by its batches' noise (the regime of the ranker's data).
@@ -92,14 +104,7 @@ describe('fitLinear learning-rate decay', () => {
     const kind = logistic ? 'logistic loss' : 'squared error';
     it(`reaches a lower training objective than the constant rate, near the exact minimum (${kind})`, () => {
       const { z, y, target } = planted(4000, width, logistic, `decay-${kind}`);
-      const optimum = linearObjective(
-        z,
-        width,
-        target,
-        logistic,
-        newtonMinimum(z, width, y, logistic, l2),
-        l2,
-      );
+      const optimum = minimumObjective(z, width, y, target, logistic, l2);
       for (const seed of [3, 4, 5]) {
         const constant = fitLinear(z, width, target, logistic, { epochs: 30, batch, seed, l2 });
         const cosine = fitLinear(z, width, target, logistic, {
@@ -147,14 +152,7 @@ describe('fitLinear learning-rate decay', () => {
   it('with iterate averaging at a constant rate, lands nearer the minimum than the last step does', () => {
     for (const logistic of [true, false]) {
       const { z, y, target } = planted(4000, width, logistic, `average-${logistic}`);
-      const optimum = linearObjective(
-        z,
-        width,
-        target,
-        logistic,
-        newtonMinimum(z, width, y, logistic, l2),
-        l2,
-      );
+      const optimum = minimumObjective(z, width, y, target, logistic, l2);
       for (const seed of [3, 4, 5]) {
         const last = fitLinear(z, width, target, logistic, { epochs: 10, batch, seed, l2 });
         const mean = fitLinear(z, width, target, logistic, { epochs: 10, batch, seed, l2, average: 0.5 });

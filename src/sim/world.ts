@@ -2,6 +2,7 @@ import { MS_PER_DAY } from '../core/clock.js';
 import { asCreatorId, asItemId, asUserId, type CreatorId, type ItemId, type UserId } from '../core/ids.js';
 import { AliasTable, Rng } from '../core/rng.js';
 import type { Creator, Item, User } from '../core/schema/index.js';
+import { countAtMost } from '../core/sorted.js';
 import { resolveWorldParams, type WorldParams, type WorldParamsInput } from './params.js';
 import { captionFor, creatorNameFor, hashtagsFor } from './text.js';
 import { COUNTRIES, LANGUAGES, TOPICS } from './vocabulary.js';
@@ -193,14 +194,7 @@ export class World {
 
   /** First index whose upload time is after `ms` (items before it exist at `ms`). */
   itemsUploadedBy(ms: number): number {
-    let lo = 0;
-    let hi = this.itemCreatedMs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.itemCreatedMs[mid]! <= ms) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return countAtMost(this.itemCreatedMs, ms);
   }
 
   userRecord(u: number): User {
