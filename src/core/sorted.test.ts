@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from './rng.js';
 import { countAtMost } from './sorted.js';
 
 describe('countAtMost', () => {
@@ -10,8 +11,8 @@ describe('countAtMost', () => {
   });
 
   it('agrees with a linear count on random sorted arrays', () => {
-    let seed = 7;
-    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % 50;
+    const rng = new Rng(7);
+    const next = () => rng.int(50);
     for (let round = 0; round < 50; round++) {
       const values = Array.from({ length: round }, next).sort((a, b) => a - b);
       for (let x = -1; x <= 50; x++) expect(countAtMost(values, x)).toBe(values.filter((v) => v <= x).length);
