@@ -20,7 +20,8 @@
  *
  * Flags: `--models` (comma-separated: lr, gbdt, gbdt-decay, mlp, blend, stack; blend also prints blend-logit;
  * `--gbdt JSON`: the trees' options, both gbdt and gbdt-decay;
- * gbdt-decay is the trees with their linear base fitted with `--base-decay` over `--base-epochs`);
+ * gbdt-decay is the trees with their linear base fitted with `--base-decay` over `--base-epochs`, the same
+ * as gbdt at the defaults since the served base became converged on 2026-11-27);
  * the network's `--hidden 64,32 --epochs --learning-rate --batch --l2 --task-weights --mlp-seed --wide
  * false`, `--mlp-seeds N` (the mean of N networks); the baseline's `--lr-epochs --lr-rate --lr-seed
  * --lr-decay linear|cosine` (defaults: the baseline as docs/ranker.md defines it) and `--lr-seeds N`: N
