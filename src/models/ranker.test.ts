@@ -18,10 +18,17 @@ import {
   cutPoints,
   HEAD_COUNT,
   headTargets,
+  LINEAR_BASE_FIT,
   predictGbdtTasks,
   trainGbdt,
 } from './ranker-gbdt.js';
-import { fitLinear, predictLogisticRanker, signedLog1p, trainLogisticRanker } from './ranker-linear.js';
+import {
+  fitLinear,
+  type LinearOptions,
+  predictLogisticRanker,
+  signedLog1p,
+  trainLogisticRanker,
+} from './ranker-linear.js';
 import { DEFAULT_FUSION_WEIGHTS, fusionVector, RankerScorer } from './ranker-scorer.js';
 import { TASK_COUNT } from './ranking-samples.js';
 
@@ -132,6 +139,25 @@ describe('gradient-boosted multi-head trees', () => {
       return e / test.rows;
     };
     expect(error(trees)).toBeLessThan(error(linear) * 0.97);
+  });
+
+  it('fits its linear base to convergence by default: the base barely moves with the seed', () => {
+    // Trees: 1, so the model is mostly its base; the base's weights are what the seed could move.
+    const base = (linear: LinearOptions) =>
+      trainGbdt(train.x, U + C, train.labels, { trees: 1, depth: 2, bins: 8, seed: 5, linear }).linear;
+    const spread = (a: Float32Array, b: Float32Array) => {
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+      return worst;
+    };
+    const byDefault = spread(base({ seed: 1 }), base({ seed: 2 }));
+    // The schedule served until 2026-11-27: 10 epochs at a constant rate, where the last batches decide.
+    const constantRate = spread(
+      base({ seed: 1, decay: undefined, epochs: 10 }),
+      base({ seed: 2, decay: undefined, epochs: 10 }),
+    );
+    expect(LINEAR_BASE_FIT).toEqual({ decay: 'cosine', epochs: 30 });
+    expect(byDefault).toBeLessThan(constantRate / 5);
   });
 
   it('turns task labels into head targets: held, then each task among held plays', () => {
