@@ -1,6 +1,7 @@
 /** What a figure was measured on, and how much memory the process took. The hostname is left out on purpose. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, arch as osArch, release, totalmem, type } from 'node:os';
+import { Worker } from 'node:worker_threads';
 
 export interface MachineInfo {
   /** CPU model as the kernel names it. */
@@ -48,36 +49,61 @@ export interface RssTracker {
   peakMb(): number;
   /** Stops sampling and returns the peak, MiB. */
   stop(): number;
+  /** Samples the sampler thread has taken so far. */
+  samples(): number;
 }
 
 /**
- * Samples process.memoryUsage.rss() every `intervalMs` to find the peak of one phase (peakRssMb() covers
- * the whole process lifetime). Spikes shorter than the interval can be missed. The timer does not keep the
- * process alive.
+ * The sampler thread: every `intervalMs` it raises slot 0 (KiB) to the process's RSS and counts the sample
+ * in slot 1, until slot 2 is set. RSS is the whole process's, so a thread of its own sees it.
+ */
+const RSS_SAMPLER = `
+const { workerData } = require('node:worker_threads');
+const slots = new Int32Array(workerData.buffer);
+const nap = new Int32Array(new SharedArrayBuffer(4));
+while (Atomics.load(slots, 2) === 0) {
+  const now = Math.round(process.memoryUsage.rss() / 1024);
+  for (let seen = Atomics.load(slots, 0); seen < now; seen = Atomics.load(slots, 0))
+    if (Atomics.compareExchange(slots, 0, seen, now) === seen) break;
+  Atomics.add(slots, 1, 1);
+  Atomics.wait(nap, 0, 0, workerData.intervalMs);
+}`;
+
+/**
+ * Samples the process's RSS every `intervalMs` to find the peak of one phase (peakRssMb() covers the whole
+ * process lifetime). The sampling runs on a worker thread, so it goes on while the main thread is busy in a
+ * synchronous phase (a model fit, a simulation), which a timer on the main thread would not see until the
+ * phase ended. Spikes shorter than the interval can be missed. The thread does not keep the process alive.
  */
 export function trackRss(intervalMs = 20): RssTracker {
-  let peak = process.memoryUsage.rss();
+  const slots = new Int32Array(new SharedArrayBuffer(12));
+  // This thread's own samples (at the start, and when asked) are kept apart: only the sampler writes slot 0.
+  let ownPeak = 0;
   const sample = () => {
-    const rss = process.memoryUsage.rss();
-    if (rss > peak) peak = rss;
+    ownPeak = Math.max(ownPeak, Math.round(process.memoryUsage.rss() / 1024));
   };
-  const timer = setInterval(sample, intervalMs);
-  timer.unref();
-  let stopped = false;
-  const toMb = () => Math.round((peak / 2 ** 20) * 10) / 10;
+  sample();
+  const worker = new Worker(RSS_SAMPLER, { eval: true, workerData: { buffer: slots.buffer, intervalMs } });
+  worker.unref();
+  const toMb = () => Math.round((Math.max(ownPeak, Atomics.load(slots, 0)) / 1024) * 10) / 10;
+  // Set by stop: the sampler may still take a last sample while it winds down, which must not move the peak.
+  let final: number | null = null;
   return {
     peakMb: () => {
-      if (!stopped) sample();
+      if (final !== null) return final;
+      sample();
       return toMb();
     },
     stop: () => {
-      if (!stopped) {
+      if (final === null) {
+        Atomics.store(slots, 2, 1);
+        void worker.terminate();
         sample();
-        clearInterval(timer);
-        stopped = true;
+        final = toMb();
       }
-      return toMb();
+      return final;
     },
+    samples: () => Atomics.load(slots, 1),
   };
 }
 

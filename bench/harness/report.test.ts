@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { benchArgs, benchName } from './args.js';
 import { formatFigure, formatNumber } from './format.js';
@@ -112,6 +113,23 @@ describe('args, machine and formatting', () => {
     expect(hold[0]).toBe(1);
     expect(peak).toBeGreaterThan(0);
     expect(tracker.stop()).toBe(peak);
+  });
+
+  it('samples RSS while the main thread is busy in a synchronous phase', async () => {
+    const tracker = trackRss(5);
+    try {
+      // Wait for the sampler thread's first sample (its start-up is not timed).
+      for (let waited = 0; tracker.samples() === 0 && waited < 10_000; waited += 10) await sleep(10);
+      const before = tracker.samples();
+      expect(before).toBeGreaterThan(0);
+      const end = performance.now() + 200;
+      while (performance.now() < end) {
+        // The main thread never yields here, so a timer on it could not sample.
+      }
+      expect(tracker.samples()).toBeGreaterThan(before);
+    } finally {
+      tracker.stop();
+    }
   });
 
   it('formats figures with three significant digits and SI prefixes for rates', () => {
