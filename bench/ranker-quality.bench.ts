@@ -12,7 +12,8 @@
  *
  * Why several training seeds: on share and follow a single fit of either model moves by 0.01-0.05 in
  * per-user AUC with its seed alone (docs/ranker.md), as much as the differences being measured, so one fit
- * of each compares seeds, not models. The ranker is trained as the ranker job trains it (`trainRanker`),
+ * of each compares seeds, not models. The ranker is trained as the ranker job trains it (`trainGbdt` with
+ * `trainRanker`'s options, on the same model input; the pre-ranker, which is not measured here, is left out),
  * once with its default seeds and then with seeds 101, 202, ... for its trees' row sampling and its linear
  * base. The baseline is fitted as docs/ranker.md defines it (10 epochs of Adam at a constant rate) from
  * seeds 3, 4, 5, ..., and once converged (a cosine decay over 30 epochs, whose per-user AUC moves by under
@@ -28,9 +29,8 @@
  */
 import { meanOfNumbers, pairedDifference, userAucs } from '../src/evaluation/classification-metrics.js';
 import { taskColumn, taskLabels } from '../src/evaluation/ranker-evaluation.js';
-import { predictGbdtTasks } from '../src/models/ranker-gbdt.js';
+import { type GbdtOptions, predictGbdtTasks, trainGbdt } from '../src/models/ranker-gbdt.js';
 import { predictLogisticRanker, trainLogisticRanker } from '../src/models/ranker-linear.js';
-import { trainRanker } from '../src/models/ranker-train.js';
 import {
   lastDaySplit,
   modelInput,
@@ -76,12 +76,12 @@ for (const seed of SEEDS) {
 
   // Fit i of the ranker: its default seeds (the served model) for i = 0, else 101 i for the trees' row
   // sampling and the linear base; fit i of the baseline as defined: seed 3 + i (its default is 3).
-  const rankerOptions = (i: number) =>
-    i === 0 ? {} : { gbdt: { seed: 101 * i, linear: { seed: 101 * i } } };
+  const rankerOptions = (i: number): GbdtOptions =>
+    i === 0 ? {} : { seed: 101 * i, linear: { seed: 101 * i } };
   const fits = { ranker: [] as Float64Array[], asDefined: [] as Float64Array[] };
   let t = performance.now();
   for (let i = 0; i < TRAIN_SEEDS; i++)
-    fits.ranker.push(predictGbdtTasks(trainRanker(train, rankerOptions(i)).ranker, xTest));
+    fits.ranker.push(predictGbdtTasks(trainGbdt(xTrain, width, train.labels, rankerOptions(i)), xTest));
   const rankerTime = seconds(t);
   t = performance.now();
   for (let i = 0; i < TRAIN_SEEDS; i++)
