@@ -61,6 +61,10 @@ export interface GbdtOptions {
 export const HELD_FRACTION = 0.3;
 export const HEAD_COUNT = 6;
 const HELD_HEAD = 0;
+const FRACTION_HEAD = 5;
+/** Head h's rows: all (-1) or only those where head `HEAD_WHERE[h]`'s target is 1. */
+const HEAD_WHERE = [-1, -1, -1, -1, -1, -1];
+
 /**
  * How the linear base is fitted unless `linear` says otherwise: Adam with a cosine decay over 30 epochs,
  * which ends within 2e-5 of the exact minimum and moves per-user AUC by under 0.003 with its seed. At a
@@ -68,9 +72,6 @@ const HELD_HEAD = 0;
  * with the seed alone; docs/ranker.md has both measured on 50,000-user worlds.
  */
 export const LINEAR_BASE_FIT: LinearOptions = { decay: 'cosine', epochs: 30 };
-const FRACTION_HEAD = 5;
-/** Head h's rows: all (-1) or only those where head `HEAD_WHERE[h]`'s target is 1. */
-const HEAD_WHERE = [-1, -1, -1, -1, -1, -1];
 
 /** Head targets (rows x HEAD_COUNT) from task labels (rows x TASK_COUNT). */
 export function headTargets(labels: Float32Array): Float32Array {
