@@ -24,6 +24,10 @@
  * each baseline with its standard error over users (`pairedDifference`): at 50,000 users the last day holds
  * about 1,600 shares and 1,100 follows, where a 3,000-user test day holds a few dozen.
  *
+ * With several worlds, a pooled row per task sets the ranker against each world's stronger baseline over
+ * all the worlds' users together: one world's rare-task difference can sit within its noise while the
+ * worlds together measure it.
+ *
  * Flags: `--users`, `--items`, `--days`, `--seeds 7,8,9` (worlds), `--train-seeds N` (fits of each model per
  * world, default 3), `--cache DIR` (keeps each world's samples).
  */
@@ -63,6 +67,12 @@ const meanOverFits = (fits: Float64Array[]) => {
   for (let u = 0; u < out.length; u++) out[u]! /= fits.length;
   return out;
 };
+
+/**
+ * Per task, every world's per-user AUCs of the ranker (mean over its fits) and of that world's stronger
+ * baseline, appended world after world: the pooled rows compare them over all the worlds' users.
+ */
+const pooled = RANKING_TASKS.map(() => ({ ranker: [] as number[], baseline: [] as number[] }));
 
 for (const seed of SEEDS) {
   const { samples, startMs } = await rankingSamplesOfWorld(
@@ -124,6 +134,8 @@ for (const seed of SEEDS) {
       return `${signed(d.mean)} ± ${d.standardError.toFixed(4)} over ${d.pairs} users`;
     };
     const stronger = mean.converged >= mean.asDefined ? 'converged' : 'asDefined';
+    pooled[k]!.ranker.push(...aucs.ranker);
+    pooled[k]!.baseline.push(...aucs[stronger]);
     report({
       name: `${task}.world${seed}`,
       unit: 'per-user AUC',
@@ -148,3 +160,21 @@ for (const seed of SEEDS) {
     });
   }
 }
+
+if (SEEDS.length > 1)
+  for (const [k, task] of RANKING_TASKS.entries()) {
+    const { ranker, baseline } = pooled[k]!;
+    const d = pairedDifference(ranker, baseline);
+    report({
+      name: `${task}.pooled`,
+      unit: 'per-user AUC',
+      value: meanOfNumbers(ranker),
+      baseline: meanOfNumbers(baseline),
+      baselineName: "per-task logistic regression, each world's stronger baseline above, same users",
+      better: 'higher',
+      params: { users: USERS, items: ITEMS, days: DAYS, worlds: SEEDS.join('+'), trainSeeds: TRAIN_SEEDS },
+      notes:
+        `the users of worlds ${SEEDS.join(', ')} together (each with both classes on the test day); ` +
+        `ranker minus baseline ${signed(d.mean)} ± ${d.standardError.toFixed(4)} over ${d.pairs} users`,
+    });
+  }
