@@ -22,6 +22,7 @@ import { rowLayout } from '../../src/features/row.js';
 import { ArtifactRegistry } from '../../src/models/artifact-registry.js';
 import type { RequestTrace } from '../../src/pipeline/trace.js';
 import { DEFAULT_CONNECTIVITY, DEFAULT_EXPANSION_ADD } from '../../src/retrieval/ann-index.js';
+import { DEFAULT_BLOCK } from '../../src/retrieval/layout-order.js';
 import { type BundleData, csrOf, ServingBundle } from '../../src/serving/bundle.js';
 import { BUNDLE_ARTIFACT } from '../../src/serving/bundle-holder.js';
 import { SeenStore } from '../../src/serving/seen-store.js';
@@ -208,6 +209,8 @@ export interface FeedWorldConfig extends FeedWorldSize {
   listLength: number;
   connectivity: number;
   expansionAdd: number;
+  /** The ANN build order (`AnnBuildOptions.order`) and its block size. */
+  annOrder: string;
 }
 
 export function feedWorldConfig(size: FeedWorldSize): FeedWorldConfig {
@@ -218,6 +221,7 @@ export function feedWorldConfig(size: FeedWorldSize): FeedWorldConfig {
     listLength: size.listLength ?? 1000,
     connectivity: DEFAULT_CONNECTIVITY,
     expansionAdd: DEFAULT_EXPANSION_ADD,
+    annOrder: `locality/${DEFAULT_BLOCK}`,
   };
 }
 

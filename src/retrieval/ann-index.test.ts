@@ -34,6 +34,40 @@ describe('AnnIndex', () => {
     expect(recall / queries).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('builds in locality order with the same keys and scores, and recall close to key order', () => {
+    const plain = AnnIndex.build(vectors, d, { order: 'keys' });
+    // The default order is the locality order.
+    const index = AnnIndex.build(vectors, d);
+    const rng = new Rng('ordered queries');
+    const recall = { plain: 0, ordered: 0 };
+    const queries = 100;
+    for (let q = 0; q < queries; q++) {
+      // Queries off the data, as user vectors are: harder than the data points above for either build.
+      const query = Float32Array.from({ length: d }, () => rng.normal());
+      const exact = exactSearch(vectors, d, query, 100);
+      const hits = index.search(query, 100);
+      recall.ordered += recallAtK(hits, exact) / queries;
+      recall.plain += recallAtK(plain.search(query, 100), exact) / queries;
+      // Keys are still item indices: each score is that item's inner product with the query.
+      for (let j = 0; j < 5; j++) {
+        const item = hits.keys[j]!;
+        let dot = 0;
+        for (let k = 0; k < d; k++) dot += vectors[item * d + k]! * query[k]!;
+        expect(hits.scores[j]).toBeCloseTo(dot, 3);
+      }
+    }
+    expect(recall.ordered).toBeGreaterThan(recall.plain - 0.02);
+    expect(recall.plain).toBeGreaterThan(0.9);
+  });
+
+  it('rejects a build order that is not a permutation of the keys', () => {
+    const twice = Int32Array.from({ length: 5000 }, (_, i) => (i === 1 ? 0 : i));
+    expect(() => AnnIndex.build(vectors, d, { order: twice })).toThrow(
+      /must be a permutation of 0..4999; got 5000 entries, with a repeated or out-of-range key/,
+    );
+    expect(() => AnnIndex.build(vectors, d, { order: new Int32Array(10) })).toThrow(/got 10 entries/);
+  });
+
   it('saves, and opens memory-mapped with the same answers', () => {
     const path = join(tempDir(), 'items.usearch');
     const built = AnnIndex.build(vectors, d);
