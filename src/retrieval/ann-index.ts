@@ -34,15 +34,17 @@ export interface AnnBuildOptions {
   /**
    * The order in which vectors enter the index, which is the order usearch lays out their graph nodes and
    * vectors in: `locality` (default; `localityOrder`, near vectors in the same blocks, so a search touches
-   * fewer pages of the file), `keys` (0..n-1), or a permutation of 0..n-1.
+   * fewer pages of the file: half the CPU a search at a million items), `keys` (0..n-1), or a permutation
+   * of 0..n-1.
    */
   order?: 'locality' | 'keys' | Int32Array;
   threads?: number;
 }
 
 /**
- * Vectors added per call when an `order` is given: usearch splits a call's batch into one contiguous run
- * per thread and interleaves their slots, so a small batch keeps neighbours in the order within a few slots.
+ * Vectors added per call in a build order: usearch splits a call's batch into one contiguous run per thread
+ * (`executor.fixed`) and their slots interleave, so a small batch keeps neighbours in the order within a
+ * few slots of each other.
  */
 const ORDERED_BATCH = 2048;
 
