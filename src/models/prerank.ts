@@ -1,4 +1,5 @@
 import { ForyouError } from '../core/errors.js';
+import { selectTop } from '../core/sorted.js';
 import { fitLinear, fitStandardizer, type LinearOptions, signedLog1p, standardize } from './ranker-linear.js';
 import { type FusionWeights, fusionVector } from './ranker-scorer.js';
 import { RANKING_TASKS, TASK_COUNT } from './ranking-samples.js';
@@ -120,8 +121,7 @@ export class Preranker {
 
 /**
  * The indices of the `k` largest of `scores[0..count)` into `out`, in no particular order (ties go to the
- * lower index), using `order` (at least `count` slots) as scratch: quickselect (Hoare partition) until the
- * k best fill the front.
+ * lower index), using `order` (at least `count` slots) as scratch: `selectTop` until the k best fill the front.
  */
 export function topK(
   scores: Float32Array,
@@ -133,39 +133,7 @@ export function topK(
   const n = Math.min(k, count);
   if (n <= 0) return 0;
   for (let i = 0; i < count; i++) order[i] = i;
-  let lo = 0;
-  let hi = count - 1;
-  while (lo < hi) {
-    const pivot = order[(lo + hi) >> 1]!;
-    const ps = scores[pivot]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      // order[i] ranks before the pivot: higher score, or the same score and a lower index.
-      for (;;) {
-        const x = order[i]!;
-        const xs = scores[x]!;
-        if (xs > ps || (xs === ps && x < pivot)) i++;
-        else break;
-      }
-      for (;;) {
-        const x = order[j]!;
-        const xs = scores[x]!;
-        if (ps > xs || (xs === ps && pivot < x)) j--;
-        else break;
-      }
-      if (i <= j) {
-        const t = order[i]!;
-        order[i] = order[j]!;
-        order[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (n - 1 <= j) hi = j;
-    else if (n - 1 >= i) lo = i;
-    else break;
-  }
+  selectTop(scores, order, 0, count - 1, n - 1);
   for (let i = 0; i < n; i++) out[i] = order[i]!;
   return n;
 }

@@ -1,5 +1,6 @@
 import { ForyouError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { selectTop } from '../core/sorted.js';
 
 export interface LocalityOrderOptions {
   /** Largest part the bisection leaves unsorted (default 64). */
@@ -62,7 +63,7 @@ function bisectionOrder(
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const rng = new Rng(seed);
-  const projection = new Float64Array(n);
+  const projection = new Float32Array(n);
   const mean = new Float64Array(dimensions);
   const direction = new Float64Array(dimensions);
   const next = new Float64Array(dimensions);
@@ -96,39 +97,13 @@ function bisectionOrder(
       const at = order[j]! * dimensions;
       let p = 0;
       for (let k = 0; k < dimensions; k++) p += (vectors[at + k]! - mean[k]!) * direction[k]!;
-      projection[order[j]!] = p;
+      projection[order[j]!] = -p;
     }
     const mid = (lo + hi) >> 1;
-    // Only the split matters: the lower half below the median projection, the upper half above it.
-    selectNth(order, lo, hi - 1, mid, projection);
+    // Only the split matters: the lower projections before the median, the higher after (negated above,
+    // as `selectTop` ranks the highest first).
+    selectTop(projection, order, lo, hi - 1, mid);
     stack.push([mid, hi], [lo, mid]);
   }
   return order;
-}
-
-/**
- * Rearranges order[lo..hi] (inclusive) so that position `nth` holds the element it would hold sorted by
- * `key` (ties by index), with no greater element before it and no smaller one after (Hoare's selection).
- */
-function selectNth(order: Int32Array, lo: number, hi: number, nth: number, key: Float64Array): void {
-  const less = (a: number, b: number) => key[a]! < key[b]! || (key[a] === key[b] && a < b);
-  while (hi > lo) {
-    const pivot = order[(lo + hi) >> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (less(order[i]!, pivot)) i++;
-      while (less(pivot, order[j]!)) j--;
-      if (i <= j) {
-        const t = order[i]!;
-        order[i] = order[j]!;
-        order[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (nth <= j) hi = j;
-    else if (nth >= i) lo = i;
-    else return;
-  }
 }
