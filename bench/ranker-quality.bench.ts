@@ -134,8 +134,11 @@ for (const seed of SEEDS) {
       return `${signed(d.mean)} ± ${d.standardError.toFixed(4)} over ${d.pairs} users`;
     };
     const stronger = mean.converged >= mean.asDefined ? 'converged' : 'asDefined';
-    pooled[k]!.ranker.push(...aucs.ranker);
-    pooled[k]!.baseline.push(...aucs[stronger]);
+    // A loop, not push(...): a spread of a large world's users would overflow the call's arguments.
+    for (let u = 0; u < aucs.ranker.length; u++) {
+      pooled[k]!.ranker.push(aucs.ranker[u]!);
+      pooled[k]!.baseline.push(aucs[stronger][u]!);
+    }
     report({
       name: `${task}.world${seed}`,
       unit: 'per-user AUC',

@@ -126,7 +126,8 @@ export class AnnIndex {
           ? localityOrder(vectors, dimensions)
           : options.order;
     if (order) {
-      if (order.length !== n || !isPermutation(order))
+      // An order the caller gave is checked; the locality order is one by construction.
+      if (order === options.order && (order.length !== n || !isPermutation(order)))
         throw new ForyouError(
           'FY_INVALID_ARGUMENT',
           `ANN build order must be a permutation of 0..${n - 1}; got ${order.length} entries${order.length === n ? ', with a repeated or out-of-range key' : ''}`,
