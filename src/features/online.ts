@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import { ForyouError } from '../core/errors.js';
 import type { KeyValueStore, PutEntry } from '../store/port.js';
+import { ChangeRecorder, FeatureChangeFollower } from './change-feed.js';
 import { decodeNumericInto, decodeRow, encodeRow } from './codec.js';
 import type { FeatureViewDef } from './definition.js';
 import type { Scalar } from './expr.js';
@@ -120,12 +121,16 @@ function decodeViewRow(
 export class OnlineFeatureStore {
   /** Decoding room for views a service reads only part of (reads decode synchronously, one at a time). */
   private scratch = new Float64Array(0);
+  /** Writes change records, where the store can range-read them back. */
+  private readonly changes: ChangeRecorder | null;
 
   constructor(
     readonly registry: FeatureRegistry,
     readonly store: KeyValueStore,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.changes = store.visitPrefix ? new ChangeRecorder() : null;
+  }
 
   async getOnlineFeatures(
     serviceName: string,
@@ -233,17 +238,35 @@ export class OnlineFeatureStore {
     return { entities, values: values.subarray(0, entities.length * width), names: service.numericNames };
   }
 
-  /** Stores rows, each with a native expiry at its event time plus the view's TTL. */
+  /**
+   * Stores rows, each with a native expiry at its event time plus the view's TTL. On a store that keeps
+   * change records (see `change-feed.ts`), the same atomic write records which entities of each view it
+   * wrote.
+   */
   async writeRows(rows: readonly { view: FeatureViewDef; key: string; row: FeatureRow }[]): Promise<number> {
     const now = this.clock.now();
     const entries: PutEntry[] = [];
+    const written = this.changes ? new Map<FeatureViewDef, string[]>() : null;
     for (const { view, key, row } of rows) {
       const ttlMs = Math.round(row.eventTs + view.ttlMs - now);
       if (ttlMs < 1) continue;
       entries.push({ key: onlineKey(view, key), value: encodeRow(row), ttlMs });
+      if (written) {
+        const keys = written.get(view);
+        if (keys) keys.push(key);
+        else written.set(view, [key]);
+      }
     }
-    if (entries.length > 0) await this.store.putMany(entries);
-    return entries.length;
+    if (entries.length === 0) return 0;
+    const rowCount = entries.length;
+    if (written) entries.push(...this.changes!.entries(written, now));
+    await this.store.putMany(entries);
+    return rowCount;
+  }
+
+  /** Follows the writes of `views` (null when the store keeps no change records). */
+  followChanges(views: readonly FeatureViewDef[]): FeatureChangeFollower | null {
+    return this.changes ? new FeatureChangeFollower(this.store, views, this.clock) : null;
   }
 
   /** The stored row of one entity in one view (debugging, the consistency check), TTL applied. */

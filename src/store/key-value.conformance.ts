@@ -190,6 +190,18 @@ export function describeKeyValueConformance(
         expect(await store.visitPrefix('fv:empty:', visit, 10)).toBe(0);
         await rejects(store.visitPrefix('fv', visit, 10), 'FY_INVALID_ARGUMENT');
         await rejects(store.visitPrefix('fv:pairs:', visit, -1), 'FY_INVALID_ARGUMENT');
+        // After a key: only the keys past it, whether or not it exists itself.
+        seen.length = 0;
+        // (In byte order "u10|" comes before "u1|": '0' < '|'.)
+        expect(await store.visitPrefix('fv:pairs:', visit, 10, 'u1|c1')).toBe(2);
+        expect(seen.map(([rest]) => rest)).toEqual(['u1|c2', 'u2|c1']);
+        seen.length = 0;
+        expect(await store.visitPrefix('fv:pairs:u1', visit, 10, '0|c0')).toBe(3);
+        expect(seen.map(([rest]) => rest)).toEqual(['0|c1', '|c1', '|c2']);
+        // The limit counts only keys after it: four match the prefix, two follow "|c1".
+        expect(await store.visitPrefix('fv:pairs:u1', () => {}, 2, '|c1')).toBe(1);
+        expect(await store.visitPrefix('fv:pairs:', visit, 10, 'u3')).toBe(0);
+        await rejects(store.visitPrefix('fv:pairs:', visit, 10, 'bad{key}'), 'FY_INVALID_ARGUMENT');
       });
     });
 

@@ -190,9 +190,10 @@ export class LmdbKeyValueStore implements KeyValueStore {
     return found;
   }
 
-  async visitPrefix(prefix: string, visit: VisitEntry, limit: number): Promise<number> {
+  async visitPrefix(prefix: string, visit: VisitEntry, limit: number, after = ''): Promise<number> {
     this.ensureOpen();
     checkPrefix(prefix);
+    if (after !== '') checkPrefix(prefix + after);
     const cut = prefixNamespaceEnd(prefix);
     if (cut === 0)
       throw new ForyouError(
@@ -211,8 +212,10 @@ export class LmdbKeyValueStore implements KeyValueStore {
     try {
       const db = this.dbOf(prefix.slice(0, cut));
       this.freshSnapshot();
-      for (const key of db.getKeys(within === '' ? {} : { start: within })) {
+      const start = within + after;
+      for (const key of db.getKeys(start === '' ? {} : { start })) {
         if (!key.startsWith(within)) break;
+        if (after !== '' && key === start) continue;
         if (++matched > limit) return -1;
         const raw = db.getBinaryFast(key);
         if (raw === undefined || !isLive(expiryOf(raw, key), now)) continue;

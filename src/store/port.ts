@@ -71,8 +71,11 @@ export interface KeyValueStore {
    * copy, valid during the call), within one snapshot. Resolves to how many it visited, or to -1 as soon as
    * more than `limit` keys match, so a caller can fall back to point reads instead of walking a long range.
    * Absent where a prefix read would walk the whole keyspace (Redis): callers then use `visitMany`.
+   *
+   * With `after`, only keys after `prefix + after` in byte order are visited (and counted against `limit`):
+   * a reader that remembers the last key it saw reads only what came after it.
    */
-  visitPrefix?(prefix: string, visit: VisitEntry, limit: number): Promise<number>;
+  visitPrefix?(prefix: string, visit: VisitEntry, limit: number, after?: string): Promise<number>;
 
   /** One value, or null. */
   get(key: string): Promise<Uint8Array | null>;
