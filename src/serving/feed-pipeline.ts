@@ -39,7 +39,7 @@ export interface FeedPipelineOptions {
   /** Cheap ranker over every candidate first (default: factor inner product + popularity). */
   preRanker?: Ranker;
   rankLimit?: number;
-  /** How long item and creator feature rows are reused in the process (default: up to 1 s old). */
+  /** How long item and creator feature rows are reused in the process (see `FeatureCacheOptions`). */
   featureCache?: FeatureCacheOptions;
   /** The feature hydration step's hydrator (default: a new one over `online` with `featureCache`). */
   features?: FeatureHydrator;
@@ -93,6 +93,17 @@ export const SOURCE_WIDTHS: SourceWidths = {
   coldStart: 500,
 };
 
+/**
+ * The feature hydration of a pipeline: `options.features`, or a new hydrator over `options.online` with
+ * `options.featureCache` that keeps only the columns `ranker` reads.
+ */
+export function featureHydratorFor(options: FeedPipelineOptions, ranker: Ranker): FeatureHydrator {
+  return (
+    options.features ??
+    new FeatureHydrator(options.online, { columns: () => ranker.features, ...options.featureCache })
+  );
+}
+
 function keepSources<S extends { id: string }>(sources: S[], only: readonly string[] | undefined): S[] {
   return only ? sources.filter((s) => only.includes(s.id)) : sources;
 }
@@ -142,6 +153,7 @@ export function forYouPipeline(options: FeedPipelineOptions): PipelineDefinition
   const factors = (query: FeedQuery) => bundleSpace(query.bundle);
   const w = { ...SOURCE_WIDTHS, ...options.widths };
   const rankLimit = options.rankLimit ?? 300;
+  const ranker = options.ranker ?? new FusedRanker();
   return {
     id: 'for-you',
     deadlineMs: options.deadlineMs ?? 80,
@@ -164,8 +176,8 @@ export function forYouPipeline(options: FeedPipelineOptions): PipelineDefinition
     filters: [new DuplicateFilter(), new SeenFilter(), new NotInterestedFilter(), new LanguageFilter()],
     scorers: [
       rankerScorer(options.preRanker ?? new FactorPreRanker()),
-      hydrationStep(options.features ?? new FeatureHydrator(options.online, options.featureCache), rankLimit),
-      rankerScorer(options.ranker ?? new FusedRanker(), rankLimit),
+      hydrationStep(featureHydratorFor(options, ranker), rankLimit),
+      rankerScorer(ranker, rankLimit),
     ],
     selector: new DiversitySelector(options.selector),
     ...(options.qualityFactor === null

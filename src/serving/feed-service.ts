@@ -6,10 +6,11 @@ import { Pipeline } from '../pipeline/pipeline.js';
 import type { RequestTrace, TraceBuffer } from '../pipeline/trace.js';
 import { NO_LANGUAGE, rowOf } from './bundle.js';
 import type { BundleHolder } from './bundle-holder.js';
-import { type FeedPipelineOptions, forYouPipeline } from './feed-pipeline.js';
+import { type FeedPipelineOptions, featureHydratorFor, forYouPipeline } from './feed-pipeline.js';
 import { CandidatePool, type FeedCandidate, type FeedQuery } from './feed-query.js';
-import { FeatureHydrator, itemsOf } from './hydrators.js';
+import { type FeatureHydrator, itemsOf } from './hydrators.js';
 import type { ImpressionLogger } from './impression-log.js';
+import { FusedRanker } from './ranker.js';
 import type { SeenStore } from './seen-store.js';
 import { DiversitySelector } from './selector.js';
 
@@ -128,9 +129,10 @@ export class FeedService {
     private readonly seen: SeenStore,
     options: FeedServiceOptions,
   ) {
-    this.features = options.features ?? new FeatureHydrator(options.online, options.featureCache);
+    const ranker = options.ranker ?? new FusedRanker();
+    this.features = featureHydratorFor(options, ranker);
     this.pipeline = new Pipeline(
-      forYouPipeline({ ...options, features: this.features }),
+      forYouPipeline({ ...options, ranker, features: this.features }),
       options.traces ? { traces: options.traces } : {},
     );
     this.clock = options.clock ?? Date.now;

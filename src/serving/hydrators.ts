@@ -1,6 +1,6 @@
-import { ForyouError } from '../core/errors.js';
 import type { IdDictionary } from '../core/id-dictionary.js';
-import { KEY_SEPARATOR } from '../features/definition.js';
+import type { FeatureChangeFollower } from '../features/change-feed.js';
+import { type FeatureViewDef, KEY_SEPARATOR } from '../features/definition.js';
 import { OnlineFeatureBuffers, type OnlineFeatureStore } from '../features/online.js';
 import type { CandidateHydrator, QueryHydrator } from '../pipeline/components.js';
 import { rowOf, type ServingBundle } from './bundle.js';
@@ -70,19 +70,48 @@ export class UserProfileHydrator implements QueryHydrator<FeedQuery> {
 
 /** How long item and creator rows may be reused in a process, and how many are kept (see `EntityRowCache`). */
 export interface FeatureCacheOptions {
-  /** Oldest row served, in ms (default 1,000; 0 turns the cache off). */
+  /**
+   * Oldest row served, in ms; 0 turns the caches off. Default: 1,000 on a store without a change feed
+   * (Redis), where a row is served unchanged for up to that long after another process wrote it; 60,000
+   * where the hydrator follows the store's change feed and drops written rows (`pollMs`).
+   */
   maxAgeMs?: number;
-  /** Item rows kept (default 20,000); creator rows kept (default 10,000). */
+  /**
+   * How often the change feed is read, in ms (default 250): a row written elsewhere is served at most
+   * this long after its write became visible (plus the request in flight).
+   */
+  pollMs?: number;
+  /** Follow the store's change feed where it has one (default true). */
+  followChanges?: boolean;
+  /** Most item rows and creator rows kept (default: as many as `maxBytes` holds). */
   items?: number;
   creators?: number;
+  /** Most bytes of rows per cache (default 256 MiB). */
+  maxBytes?: number;
+  /**
+   * The columns the ranker reads (a function: a ranker can load a new model); the block holds only those
+   * of them the services serve. Every column of the services when absent or when it returns undefined.
+   */
+  columns?: () => readonly string[] | undefined;
   clock?: () => number;
+}
+
+export const CHANGE_POLL_MS = 250;
+
+/** Which of a service's columns a block holds: their names, and their places among the service's. */
+interface Projection {
+  names: string[];
+  /** Place of each kept column in the service's row; null: all of them, in order. */
+  at: Int32Array | null;
 }
 
 /**
  * Candidate features: the items (item_features), their distinct creators (creator_features) and the user
- * with each creator (user_creator_features). Item and creator rows read in the last `maxAgeMs` come from
- * this process's caches; the rest are one batched read per feature service. The result is one block, a row
- * per candidate, shared through the query's scratch; each candidate gets its row number.
+ * with each creator (user_creator_features), only the columns the ranker reads. Item and creator rows
+ * come from this process's caches while valid; the rest are one batched read per feature service, which
+ * then refreshes the caches. Where the store has a change feed the caches follow it, so a row stays
+ * until it is written (or a minute passes); elsewhere a row stays a second. The result is one block, a
+ * row per candidate, shared through the query's scratch; each candidate gets its row number.
  */
 export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandidate> {
   readonly kind = 'candidate-hydrator' as const;
@@ -100,15 +129,84 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
   readonly itemCache: EntityRowCache | null;
   readonly creatorCache: EntityRowCache | null;
   private readonly clock: () => number;
+  private readonly columns: () => readonly string[] | undefined;
+  private readonly projections = new Map<
+    string,
+    { columns: readonly string[] | undefined; projection: Projection }
+  >();
+  /** Follows the store's writes of the cached views; null without caches or a change feed. */
+  private readonly follower: FeatureChangeFollower | null;
+  private readonly cacheOfView = new Map<FeatureViewDef, EntityRowCache>();
+  private readonly pollMs: number;
+  private lastPoll = Number.NEGATIVE_INFINITY;
+  private polling: Promise<void> | null = null;
+  /** Polls applied so far: rows read before a poll and stored after it are not cached. */
+  private polls = 0;
 
   constructor(
     private readonly online: OnlineFeatureStore,
     cache: FeatureCacheOptions = {},
   ) {
-    const maxAgeMs = cache.maxAgeMs ?? 1000;
-    this.itemCache = maxAgeMs > 0 ? new EntityRowCache(cache.items ?? 20_000, maxAgeMs) : null;
-    this.creatorCache = maxAgeMs > 0 ? new EntityRowCache(cache.creators ?? 10_000, maxAgeMs) : null;
+    const views = (service: string) => online.registry.resolve(service).views.map((v) => v.view);
+    const follow = cache.followChanges !== false && cache.maxAgeMs !== 0;
+    this.follower = follow ? online.followChanges([...views(ITEM_SERVICE), ...views(CREATOR_SERVICE)]) : null;
+    const maxAgeMs = cache.maxAgeMs ?? (this.follower ? 60_000 : 1000);
+    const limits = (rows: number | undefined) => ({
+      maxAgeMs,
+      ...(rows === undefined ? {} : { rows }),
+      ...(cache.maxBytes === undefined ? {} : { maxBytes: cache.maxBytes }),
+    });
+    this.itemCache = maxAgeMs > 0 ? new EntityRowCache(limits(cache.items)) : null;
+    this.creatorCache = maxAgeMs > 0 ? new EntityRowCache(limits(cache.creators)) : null;
+    if (this.follower) {
+      for (const v of views(ITEM_SERVICE)) this.cacheOfView.set(v, this.itemCache!);
+      for (const v of views(CREATOR_SERVICE)) this.cacheOfView.set(v, this.creatorCache!);
+    }
+    this.pollMs = cache.pollMs ?? CHANGE_POLL_MS;
     this.clock = cache.clock ?? Date.now;
+    this.columns = cache.columns ?? (() => undefined);
+  }
+
+  /** Whether the caches follow the store's change feed. */
+  get followsChanges(): boolean {
+    return this.follower !== null;
+  }
+
+  /** Reads the change feed when `pollMs` has passed since the last read, and drops the rows it names. */
+  private async followChanges(now: number): Promise<void> {
+    if (!this.follower || now - this.lastPoll < this.pollMs) return;
+    if (!this.polling) {
+      this.lastPoll = now;
+      this.polling = this.follower
+        .poll()
+        .then((changes) => {
+          for (const [view, keys] of changes ?? []) {
+            const cache = this.cacheOfView.get(view)!;
+            if (keys === 'all') cache.invalidateAll();
+            else cache.invalidate(keys);
+          }
+          this.polls++;
+        })
+        .finally(() => {
+          this.polling = null;
+        });
+    }
+    await this.polling;
+  }
+
+  /** The block columns of `service` (whose columns are `names`): those the ranker reads, or all. */
+  private projectionOf(service: string, names: string[]): Projection {
+    const columns = this.columns();
+    const known = this.projections.get(service);
+    if (known && known.columns === columns) return known.projection;
+    let projection: Projection = { names, at: null };
+    if (columns) {
+      const wanted = new Set(columns);
+      const at = names.flatMap((name, k) => (wanted.has(name) ? [k] : []));
+      projection = { names: at.map((k) => names[k]!), at: Int32Array.from(at) };
+    }
+    this.projections.set(service, { columns, projection });
+    return projection;
   }
 
   async hydrate(query: FeedQuery, candidates: FeedCandidate[]): Promise<FeedCandidate[]> {
@@ -136,6 +234,7 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
   ): Promise<FeedCandidate[]> {
     const { itemCreator, itemIds, creatorIds } = query.bundle.data;
     const now = this.clock();
+    await this.followChanges(now);
     const creatorRow = new Map<number, number>();
     const creators: number[] = [];
     for (const c of candidates) {
@@ -147,7 +246,7 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
     }
     const [itemRows, creatorRows, pairs] = await Promise.all([
       this.cachedRead(
-        'item_features',
+        ITEM_SERVICE,
         this.itemCache,
         query,
         candidates.map((c) => c.item),
@@ -156,7 +255,7 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
         now,
       ),
       this.cachedRead(
-        'creator_features',
+        CREATOR_SERVICE,
         this.creatorCache,
         query,
         creators,
@@ -174,7 +273,6 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
       : new Float64Array(candidates.length * width).fill(Number.NaN);
     const wi = itemRows.names.length;
     const wc = creatorRows.names.length;
-    const wp = pairs.names.length;
     for (let r = 0; r < candidates.length; r++) {
       const c = candidates[r]!;
       c.featureRow = r;
@@ -183,7 +281,7 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
       const cr = creatorRow.get(itemCreator[c.item]!);
       if (cr !== undefined) {
         creatorRows.copyRow(cr, values, base + wi);
-        copyRow(pairs.values, cr * wp, wp, values, base + wi + wc);
+        pairs.copyRow(cr, values, base + wi + wc);
       }
     }
     query.scratch.features = { names, values };
@@ -191,9 +289,9 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
   }
 
   /**
-   * The rows of a one-entity service for `entities` (bundle indices, ids in `ids`): those in `cache` and
-   * young enough come from it (copied out at once, before any other request can replace them), the rest
-   * from one read, which then refreshes the cache. `copyRow(k, ...)` copies entities[k]'s row.
+   * The rows of a one-entity service for `entities` (bundle indices, ids in `ids`), projected to the
+   * ranker's columns: those in `cache` and still valid come from it (copied out at once, before any other
+   * request can replace them), the rest from one read, which then refreshes the cache.
    */
   private async cachedRead(
     service: string,
@@ -204,10 +302,12 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
     [readRoom, hitRoom]: OnlineFeatureBuffers[],
     now: number,
   ): Promise<CachedRows> {
+    const resolved = this.online.registry.resolve(service);
+    const projection = this.projectionOf(service, resolved.numericNames);
     // source[k]: entities[k]'s row among the hits, or -1 - its row in the read.
     const source: number[] = new Array(entities.length);
     const keys: string[] = [];
-    const w = cache?.widthFor(query.bundle) ?? 0;
+    const w = cache?.widthFor(query.bundle, projection) ?? 0;
     const hits = w > 0 ? hitRoom!.take(entities.length * w, 0).values : null;
     // Nothing cached for this bundle yet: every entity is a miss.
     if (cache && !hits) cache.misses += entities.length;
@@ -219,28 +319,33 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
         keys.push(ids.id(entities[k]!));
       }
     }
+    const polls = this.polls;
     const read = await this.online.getOnlineFeatures(service, keys, { into: readRoom! });
-    const width = read.names.length;
-    // A service's columns are fixed for the life of the process (its registry), so rows cached earlier
-    // have the width of this read.
-    if (hits && w !== width)
-      throw new ForyouError(
-        'FY_INTERNAL',
-        `${service} rows were cached ${w} wide but are read ${width} wide; the feature registry changed under a running hydrator`,
-      );
-    if (cache) {
-      cache.prepare(query.bundle, ids.size, width);
+    const readWidth = read.names.length;
+    const width = projection.names.length;
+    // A change-feed poll applied while this read was in flight may have dropped rows older than it: the
+    // rows read are served to this request but not kept.
+    if (cache && this.polls === polls) {
+      cache.prepare(query.bundle, projection, ids, width);
+      const views = resolved.views;
       for (let k = 0; k < entities.length; k++) {
         const s = source[k]!;
-        if (s < 0) cache.put(entities[k]!, now, read.values, (-1 - s) * width);
+        if (s >= 0) continue;
+        const row = -1 - s;
+        let expiresAt = Number.POSITIVE_INFINITY;
+        for (let v = 0; v < views.length; v++) {
+          const ts = read.eventTs[row * views.length + v]!;
+          if (!Number.isNaN(ts)) expiresAt = Math.min(expiresAt, ts + views[v]!.view.ttlMs);
+        }
+        cache.put(entities[k]!, now, read.values, row * readWidth, projection.at, expiresAt);
       }
     }
     return {
-      names: read.names,
+      names: projection.names,
       copyRow: (k, to, base) => {
         const s = source[k]!;
-        if (s >= 0) copyRow(hits!, s * width, width, to, base);
-        else copyRow(read.values, (-1 - s) * width, width, to, base);
+        if (s >= 0) copyRow(hits!, s * width, null, width, to, base);
+        else copyRow(read.values, (-1 - s) * readWidth, projection.at, width, to, base);
       },
     };
   }
@@ -256,15 +361,26 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
     creators: readonly number[],
     creatorIds: IdDictionary,
     room: OnlineFeatureBuffers,
-  ): Promise<{ names: string[]; values: Float64Array }> {
+  ): Promise<CachedRows> {
     const userPrefix = `${userId}${KEY_SEPARATOR}`;
+    const rows = (names: string[], values: Float64Array): CachedRows => {
+      const readWidth = names.length;
+      const projection = this.projectionOf(PAIR_SERVICE, names);
+      const width = projection.names.length;
+      return {
+        names: projection.names,
+        copyRow: (k, to, base) => copyRow(values, k * readWidth, projection.at, width, to, base),
+      };
+    };
     const scan = await this.online.scanOnlineFeatures(PAIR_SERVICE, userPrefix, creators.length);
-    if (scan === null)
-      return this.online.getOnlineFeatures(
+    if (scan === null) {
+      const read = await this.online.getOnlineFeatures(
         PAIR_SERVICE,
         creators.map((c) => userPrefix + creatorIds.id(c)),
         { into: room },
       );
+      return rows(read.names, read.values);
+    }
     const width = scan.names.length;
     const { values } = room.take(creators.length * width, 0);
     values.fill(Number.NaN);
@@ -276,10 +392,12 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
         if (r !== undefined) values.set(scan.values.subarray(e * width, (e + 1) * width), r * width);
       }
     }
-    return { names: scan.names, values };
+    return rows(scan.names, values);
   }
 }
 
+const ITEM_SERVICE = 'item_features';
+const CREATOR_SERVICE = 'creator_features';
 const PAIR_SERVICE = 'user_creator_features';
 
 interface CachedRows {
@@ -292,7 +410,18 @@ interface HydrationRooms {
   block: OnlineFeatureBuffers;
 }
 
-/** Copies `length` values from `from[at..]` to `to[base..]` (a loop: a subarray view per row is an allocation). */
-function copyRow(from: Float64Array, at: number, length: number, to: Float64Array, base: number): void {
-  for (let k = 0; k < length; k++) to[base + k] = from[at + k]!;
+/**
+ * Copies a row of `width` values to `to[base..]`: `from[start + at[k]]` (the columns `at` picks), or
+ * `from[start..start + width]` without `at`. A loop: a subarray view per row is an allocation.
+ */
+function copyRow(
+  from: Float64Array,
+  start: number,
+  at: Int32Array | null,
+  width: number,
+  to: Float64Array,
+  base: number,
+): void {
+  if (at === null) for (let k = 0; k < width; k++) to[base + k] = from[start + k]!;
+  else for (let k = 0; k < width; k++) to[base + k] = from[start + at[k]!]!;
 }

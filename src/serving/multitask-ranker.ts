@@ -34,6 +34,10 @@ export class MultiTaskRanker implements Ranker {
   /** Columns of the video's duration and age in a candidate row (-1 when the model does not read them). */
   private durationAt = -1;
   private ageAt = -1;
+  /** The model's candidate columns (hydration keeps those of them the feature services serve). */
+  get features(): readonly string[] {
+    return this.candidateNames;
+  }
   /** How many artifacts this ranker has served (1 after construction). */
   loads = 0;
 

@@ -9,6 +9,11 @@ import type { FeatureBlock, FeedCandidate, FeedQuery } from './feed-query.js';
 export interface Ranker {
   /** Kebab-case id, used as the pipeline component id. */
   readonly id: string;
+  /**
+   * The hydrated columns it reads (`view__feature`), so that hydration reads and keeps only those; every
+   * column when absent. It may change when the ranker loads another model.
+   */
+  readonly features?: readonly string[];
   /** Writes one score per candidate into `out` (same order); higher ranks first. */
   score(
     query: FeedQuery,
@@ -109,6 +114,7 @@ const COLUMNS = {
  */
 export class FusedRanker implements Ranker {
   readonly id = 'ranker';
+  readonly features: readonly string[] = Object.values(COLUMNS).map(([name]) => name);
 
   constructor(private readonly w: FusedWeights = FUSED_DEFAULTS) {}
 
