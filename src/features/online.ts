@@ -204,38 +204,65 @@ export class OnlineFeatureStore {
     entityPrefix: string,
     limit: number,
   ): Promise<{ entities: string[]; values: Float64Array; names: string[] } | null> {
-    const service = this.registry.resolve(serviceName);
-    if (service.views.length !== 1)
-      throw new ForyouError(
-        'FY_INVALID_ARGUMENT',
-        `scanOnlineFeatures reads one-view services; ${serviceName} has ${service.views.length} views`,
-      );
-    if (!this.store.visitPrefix) return null;
-    const p = readPlan(service).views[0]!;
-    const width = service.numericNames.length;
-    const now = this.clock.now();
-    const scratch = this.scratch.length >= p.stored ? this.scratch : new Float64Array(p.stored);
-    this.scratch = scratch;
+    const width = this.registry.resolve(serviceName).numericNames.length;
     const entities: string[] = [];
     let values = new Float64Array(width * 8);
-    const prefix = onlineKeyPrefix(p.view) + entityPrefix;
-    const found = await this.store.visitPrefix(
-      prefix,
-      (rest, bytes, start, end) => {
+    const found = await this.visitRows(
+      serviceName,
+      entityPrefix,
+      (entity, row) => {
         const at = entities.length * width;
         if (at + width > values.length) {
           const grown = new Float64Array(values.length * 2);
           grown.set(values);
           values = grown;
         }
-        values.fill(Number.NaN, at, at + width);
-        if (Number.isNaN(decodeViewRow(p, bytes, start, end, values, at, scratch, now))) return;
-        entities.push(entityPrefix + rest);
+        values.set(row, at);
+        entities.push(entity);
       },
       limit,
     );
-    if (found < 0) return null;
-    return { entities, values: values.subarray(0, entities.length * width), names: service.numericNames };
+    if (found === null || found < 0) return null;
+    const names = this.registry.resolve(serviceName).numericNames;
+    return { entities, values: values.subarray(0, entities.length * width), names };
+  }
+
+  /**
+   * Visits the live rows of a one-view service whose entity keys start with `entityPrefix`, in key order
+   * and within one snapshot: `visit(entity, row, eventTs)` with the row's numbers in the service's columns
+   * (a view reused for the next row: copy what you keep). With `after`, only entities after
+   * `entityPrefix + after`. Resolves to how many it visited, to -1 as soon as more than `limit` keys match
+   * (after visiting the first `limit`), or to null when the store cannot range-read (Redis).
+   */
+  async visitRows(
+    serviceName: string,
+    entityPrefix: string,
+    visit: (entity: string, row: Float64Array, eventTs: number) => void,
+    limit: number,
+    after = '',
+  ): Promise<number | null> {
+    const service = this.registry.resolve(serviceName);
+    if (service.views.length !== 1)
+      throw new ForyouError(
+        'FY_INVALID_ARGUMENT',
+        `visitRows reads one-view services; ${serviceName} has ${service.views.length} views`,
+      );
+    if (!this.store.visitPrefix) return null;
+    const p = readPlan(service).views[0]!;
+    const row = new Float64Array(service.numericNames.length);
+    const now = this.clock.now();
+    const scratch = this.scratch.length >= p.stored ? this.scratch : new Float64Array(p.stored);
+    this.scratch = scratch;
+    return this.store.visitPrefix(
+      onlineKeyPrefix(p.view) + entityPrefix,
+      (rest, bytes, start, end) => {
+        row.fill(Number.NaN);
+        const ts = decodeViewRow(p, bytes, start, end, row, 0, scratch, now);
+        if (!Number.isNaN(ts)) visit(entityPrefix + rest, row, ts);
+      },
+      limit,
+      after,
+    );
   }
 
   /**

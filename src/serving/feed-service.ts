@@ -141,11 +141,14 @@ export class FeedService {
   }
 
   /**
-   * Runs a few requests without logging or remembering anything, so the first real requests do not pay
-   * for compilation and cold caches (a cold process can spend its whole deadline on the first request).
+   * Fills the feature caches with the stored item and creator rows (`FeatureHydrator.preload`), then runs
+   * a few requests without logging or remembering anything, so the first real requests do not pay for
+   * compilation and cold caches (a cold process can spend its whole deadline on the first request).
+   * Resolves to the feature rows preloaded.
    */
-  async warmUp(rounds = 3): Promise<void> {
+  async warmUp(rounds = 3): Promise<number> {
     const bundle = this.holder.current;
+    const preloaded = await this.features.preload(bundle, () => this.holder.current);
     const users = Array.from({ length: Math.min(rounds, bundle.data.userIds.size) }, (_, u) =>
       bundle.data.userIds.id(u),
     );
@@ -157,6 +160,7 @@ export class FeedService {
         dryRun: true,
         deadlineMs: 10_000,
       });
+    return preloaded;
   }
 
   async feed(request: FeedRequest & { dryRun?: boolean; deadlineMs?: number }): Promise<FeedResponse> {

@@ -7,6 +7,7 @@ import { rowLayout } from '../features/row.js';
 import { LmdbKeyValueStore } from '../store/lmdb-store.js';
 import type { KeyValueStore } from '../store/port.js';
 import { FeatureHydrator } from './hydrators.js';
+import { FusedRanker } from './ranker.js';
 import { candidateOf, tinyBundle, tinyQuery } from './testing.js';
 
 let store: LmdbKeyValueStore | null = null;
@@ -331,6 +332,32 @@ describe('FeatureHydrator', () => {
             );
         expect(projected.itemCache!.hits).toBe(round * 4);
       }
+    });
+
+    it("preloads every stored item and creator row in chunks, up to the caches' room, for the bundle in service", async () => {
+      store = await LmdbKeyValueStore.open(join(tempDir(), 'store'));
+      const bundle = tinyBundle(40, 10, 8);
+      const online = new OnlineFeatureStore(foryouRegistry(), store);
+      await writeAll(online, bundle, 1);
+      // A row of an item the bundle does not know is read and left out.
+      await online.writeRows([{ view: ITEM_STATS, key: 'not-in-bundle', row: rowOf(ITEM_STATS, 9) }]);
+      const hydrator = new FeatureHydrator(online, { columns: () => new FusedRanker().features });
+      expect(await hydrator.preload(bundle, () => bundle, 7)).toBe(50);
+      const query = tinyQuery(bundle, 5);
+      const items = [0, 7, 19, 33, 39];
+      await hydrator.hydrate(
+        query,
+        items.map((i) => candidateOf(bundle, i)),
+      );
+      expect(firstValues(query.scratch.features!)).toEqual([1, 1, 1]);
+      expect([hydrator.itemCache!.hits, hydrator.itemCache!.misses]).toEqual([5, 0]);
+      expect(hydrator.creatorCache!.misses).toBe(0);
+      // Room for 5 items: 5 items and the 10 creators.
+      expect(await new FeatureHydrator(online, { items: 5 }).preload(bundle)).toBe(15);
+      // Another bundle in service, or a store that cannot range-read: nothing.
+      expect(await new FeatureHydrator(online).preload(bundle, () => tinyBundle(40, 10, 8))).toBe(0);
+      const pointwise = new OnlineFeatureStore(foryouRegistry(), pointReadsOnly(store));
+      expect(await new FeatureHydrator(pointwise).preload(bundle)).toBe(0);
     });
 
     it('does not serve a row cached under another bundle, whose indices name other items', async () => {

@@ -133,6 +133,8 @@ describe('the multi-task ranker behind the serving port', () => {
       expect(await ranker.refresh()).toBe(false);
       expect(ranker.servingVersion).toBeNull();
       expect(await scores(ranker)).toEqual(await scores(new FusedRanker()));
+      // Hydration keeps the columns of the ranker serving now.
+      expect(ranker.features).toEqual(new FusedRanker().features);
 
       const publish = async (a: ReturnType<typeof artifact>) => {
         const meta = await registry.publish(
@@ -148,6 +150,7 @@ describe('the multi-task ranker behind the serving port', () => {
       expect(await ranker.refresh()).toBe(true);
       expect(ranker.servingVersion).toBe(v1);
       expect(await scores(ranker)).toEqual(await scores(new MultiTaskRanker(first, online)));
+      expect(ranker.features).toEqual(first.candidateFeatureNames);
       expect(await ranker.refresh()).toBe(false);
 
       const v2 = await publish(artifact());

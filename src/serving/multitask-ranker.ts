@@ -163,6 +163,11 @@ export class PromotedRanker implements Ranker {
     this.current = fallback;
   }
 
+  /** The columns of the ranker serving now (see `Ranker.features`). */
+  get features(): readonly string[] | undefined {
+    return this.current.features;
+  }
+
   /** Which model serves: the artifact version, or null for the fallback. */
   get servingVersion(): number | null {
     return this.version;
