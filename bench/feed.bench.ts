@@ -16,7 +16,7 @@
  * index.
  *
  * Flags: --items N (default 200,000; 1,000,000 is the issue's target size), --users N, --rate R,
- * --seconds S, --workers W (default 2), --dims D, --find-max, --dir PATH (keep and reuse the built
+ * --seconds S, --workers W (default 2), --dims D, --connections N (default 32), --find-max, --dir PATH (keep and reuse the built
  * bundle and features), --profile PATH (the server writes V8 CPU profiles there), --node-flags a,b (Node
  * flags for the server, without their dashes), --quick.
  */
@@ -52,6 +52,8 @@ const KEEP_DIR = text('dir');
 /** `--profile PATH`: the server's processes write V8 CPU profiles there (`--cpu-prof`). */
 const PROFILE_DIR = text('profile');
 const P99_TARGET_MS = 25;
+/** `--connections N`: the load generator's keep-alive connections, all opened before the run (default 32). */
+const CONNECTIONS = flag('connections', 32);
 /**
  * `--node-flags a,b=1`: Node and V8 flags, without their dashes, for the server's processes (its workers
  * inherit them): `--node-flags single-threaded-gc` runs the server with `--single-threaded-gc`.
@@ -112,6 +114,60 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; port: nu
 }
 
 /**
+ * Opens `count` keep-alive connections to the server, one after another: each carries a /healthz whose
+ * response is held unread (so the connection stays busy and the next request needs a new one) until the
+ * server has answered on it; then all are read and go back to the agent. Opened one at a time, they reach
+ * the workers in turn; opened all at once, the cluster dealt 32 of them unevenly (57% of the requests went
+ * to one worker).
+ */
+async function openConnections(agent: http.Agent, port: number, count: number): Promise<void> {
+  const held: http.IncomingMessage[] = [];
+  for (let k = 0; k < count; k++)
+    held.push(
+      await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const request = http.request({ agent, host: '127.0.0.1', port, path: '/healthz' }, resolve);
+        request.on('error', reject);
+        request.end();
+      }),
+    );
+  await Promise.all(
+    held.map(
+      (response) =>
+        new Promise((resolve) => {
+          response.on('end', resolve);
+          response.resume();
+        }),
+    ),
+  );
+  // A socket goes back to the agent just after its response ends.
+  await new Promise((resolve) => setImmediate(resolve));
+  const open = Object.values(agent.freeSockets).reduce((n, list) => n + (list?.length ?? 0), 0);
+  if (open !== count) throw new Error(`opened ${open} keep-alive connections, not ${count}`);
+}
+
+/**
+ * How many feed requests each worker has answered since it started (its pipeline runs), read through every
+ * connection of the agent at once, so that each worker answers on the connections it holds.
+ */
+async function perWorker(agent: http.Agent, port: number): Promise<string> {
+  const bodies = await Promise.all(
+    Array.from({ length: CONNECTIONS }, () => get(agent, port, '/v1/traces?limit=1')),
+  );
+  const runs = new Map<number, { calls: number; connections: number }>();
+  for (const body of bodies) {
+    const { process_id, metrics } = JSON.parse(body) as {
+      process_id: number;
+      metrics: Record<string, { calls: number }>;
+    };
+    const worker = runs.get(process_id) ?? { calls: 0, connections: 0 };
+    worker.calls = Math.max(worker.calls, metrics['pre-ranker']?.calls ?? 0);
+    worker.connections++;
+    runs.set(process_id, worker);
+  }
+  return [...runs.values()].map((w) => `${w.calls} (${w.connections} connections)`).join(' / ');
+}
+
+/**
  * CPU time per feed request over the loaded run (warm-up included), by server process (the primary first,
  * then the workers) and for this load generator, and how many of the machine's cores were busy with them:
  * the figure that sets the server's capacity, apart from queueing.
@@ -146,10 +202,17 @@ async function main(): Promise<void> {
     // they would over many clients'. The cluster hands out connections, not requests, and with Node's
     // default (LIFO: the socket freed last goes next) a few hot sockets carried most requests to one worker
     // (measured: 62% to one of two, which then ran at a full core while the other idled).
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'fifo' });
+    //
+    // The connections are opened before the run, CONNECTIONS of them, one at a time, and no more are made:
+    // the cluster deals connections to workers in turn, so each worker holds the same number. Opened on
+    // demand, their number was whatever the bursts of the run made it, and the split with it (measured: 59%
+    // against 41% of the server's CPU). A request that finds every connection busy waits in the generator,
+    // from its intended send time, like any other.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS, scheduling: 'fifo' });
     const rng = new Rng(11);
     const feed = () => get(agent, port, `/v1/feed?user=u${rng.int(USERS)}&count=20`);
     const health = () => get(agent, port, '/healthz');
+    await openConnections(agent, port, CONNECTIONS);
     const warmupMs = size(5000, 2000);
     const durationMs = SECONDS * 1000;
     // The generator shares the machine's two cores with the server: it sleeps instead of spinning.
@@ -190,6 +253,7 @@ async function main(): Promise<void> {
       feature_cache: Record<'items' | 'creators', { hit_rate: number } | null>;
     };
     const cacheRate = (c: { hit_rate: number } | null) => (c ? `${(100 * c.hit_rate).toFixed(0)}%` : 'off');
+    const workers = await perWorker(agent, port);
     const stages = stageTable(tracesBody.traces);
     const params = {
       items: ITEMS,
@@ -203,7 +267,7 @@ async function main(): Promise<void> {
       `${loaded.ok} ok, ${loaded.errors} errors, ${loaded.dropped} dropped of ${loaded.scheduled}; ` +
       `candidates scored per request (pre-ranker) p50 ${percentile(stages.scored, 50)} min ${Math.min(...stages.scored)}, ` +
       `ranker over ${percentile(stages.ranked, 50)}; ${degraded}/50 sampled pages degraded; ` +
-      `quality factor ${tracesBody.quality_factor.toFixed(2)}; feature cache hits (one worker, since it started) items ${cacheRate(tracesBody.feature_cache.items)}, creators ${cacheRate(tracesBody.feature_cache.creators)}; ${cpu}; backlog drained ${(drainedAfterMs / 1000).toFixed(1)} s after the run; server-side p50/p99 ms of the whole pipeline and of each component's own call (last 200 traces of one worker): ${stages.text}` +
+      `quality factor ${tracesBody.quality_factor.toFixed(2)}; feature cache hits (one worker, since it started) items ${cacheRate(tracesBody.feature_cache.items)}, creators ${cacheRate(tracesBody.feature_cache.creators)}; feed requests per worker since it started ${workers}; ${cpu}; backlog drained ${(drainedAfterMs / 1000).toFixed(1)} s after the run; server-side p50/p99 ms of the whole pipeline and of each component's own call (last 200 traces of one worker): ${stages.text}` +
       (loaded.firstError ? `; first error: ${loaded.firstError}` : '');
     report({
       name: 'feed.p99',

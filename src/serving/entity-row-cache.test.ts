@@ -24,8 +24,11 @@ describe('EntityRowCache', () => {
     expect([cache.hits, cache.misses]).toEqual([2, 2]);
   });
 
-  it('serves a row no later than its expiry, and not after it is invalidated by id', () => {
-    const cache = new EntityRowCache({ maxAgeMs: 60_000 });
+  it.each([
+    ['a slot per entity', {}],
+    ['a ring of slots', { rows: 4 }],
+  ])('serves a row no later than its expiry, and not after it is invalidated by id (%s)', (_, limits) => {
+    const cache = new EntityRowCache({ maxAgeMs: 60_000, ...limits });
     cache.prepare(owner, layout, ids, 2);
     cache.put(1, 0, row(10), 0, null, 50);
     cache.put(2, 0, row(20), 0, null);
@@ -58,7 +61,8 @@ describe('EntityRowCache', () => {
   });
 
   it('holds as many rows as its byte budget, and never more than there are entities', () => {
-    const cache = new EntityRowCache({ maxBytes: 64, maxAgeMs: 1000 });
+    // A row of 2 takes 24 bytes with its expiry.
+    const cache = new EntityRowCache({ maxBytes: 96, maxAgeMs: 1000 });
     cache.prepare(owner, layout, ids, 2);
     expect(cache.capacity).toBe(4);
     const roomy = new EntityRowCache({ maxAgeMs: 1000 });

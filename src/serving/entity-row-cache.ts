@@ -4,7 +4,7 @@ import type { IdDictionary } from '../core/id-dictionary.js';
 export interface EntityRowCacheLimits {
   /** Most rows (default: no limit but `maxBytes`). */
   rows?: number;
-  /** Most bytes of row values (default 256 MiB): the rows held are at most `maxBytes / (8 x width)`. */
+  /** Most bytes of rows (default 256 MiB): the rows held are at most `maxBytes / (8 x (width + 1))`. */
   maxBytes?: number;
   /** Oldest row served, in ms, whether or not anyone wrote it since. */
   maxAgeMs: number;
@@ -28,13 +28,21 @@ export class EntityRowCache {
   private owner: object | null = null;
   private layout: object | null = null;
   private ids: IdDictionary | null = null;
-  /** Entity index -> slot + 1 (0: not cached). */
+  /**
+   * True when every entity has a slot of its own (slot = entity index): no index lookup, nothing
+   * overwritten. Otherwise slots are handed out in a ring through `slotOf` and `entityOf`.
+   */
+  private direct = false;
+  /** Entity index -> slot + 1 (0: not cached); ring only. */
   private slotOf = new Int32Array(0);
-  /** Slot -> entity index (-1: free). */
+  /** Slot -> entity index (-1: free); ring only. */
   private entityOf = new Int32Array(0);
-  /** Slot -> the last ms its row may be served. */
-  private validUntil = new Float64Array(0);
-  private values = new Float64Array(0);
+  /**
+   * A slot's record: the last ms its row may be served (-Infinity: none), then the row. Both in one
+   * record, so that a lookup touches one place in memory.
+   */
+  private records = new Float64Array(0);
+  private slots = 0;
   private width = 0;
   private next = 0;
   readonly maxAgeMs: number;
@@ -53,7 +61,7 @@ export class EntityRowCache {
 
   /** Rows the cache holds now (0 before `prepare`). */
   get capacity(): number {
-    return this.entityOf.length;
+    return this.slots;
   }
 
   /**
@@ -63,16 +71,18 @@ export class EntityRowCache {
    */
   prepare(owner: object, layout: object, ids: IdDictionary, width: number): void {
     if (owner === this.owner && layout === this.layout && width === this.width) return;
-    const byBytes = Math.floor((this.limits.maxBytes ?? ROW_CACHE_MAX_BYTES) / (8 * Math.max(1, width)));
+    const byBytes = Math.floor((this.limits.maxBytes ?? ROW_CACHE_MAX_BYTES) / (8 * (width + 1)));
     const rows = Math.max(1, Math.min(this.limits.rows ?? Number.POSITIVE_INFINITY, ids.size, byBytes));
     this.owner = owner;
     this.layout = layout;
     this.ids = ids;
     this.width = width;
-    this.slotOf = new Int32Array(ids.size);
-    this.entityOf = new Int32Array(rows).fill(-1);
-    this.validUntil = new Float64Array(rows);
-    this.values = new Float64Array(rows * width);
+    this.slots = rows;
+    this.direct = rows === ids.size;
+    this.slotOf = new Int32Array(this.direct ? 0 : ids.size);
+    this.entityOf = new Int32Array(this.direct ? 0 : rows).fill(-1);
+    this.records = new Float64Array(rows * (width + 1));
+    this.invalidateAll();
     this.next = 0;
   }
 
@@ -86,22 +96,23 @@ export class EntityRowCache {
    * Call `widthFor` first: `to` must have room for a row of that width.
    */
   copyOut(entity: number, now: number, to: Float64Array, base: number): boolean {
-    const slot = this.slotOf[entity]! - 1;
-    if (slot < 0 || now > this.validUntil[slot]!) {
+    const slot = this.direct ? entity : this.slotOf[entity]! - 1;
+    const w = this.width;
+    const at = slot * (w + 1);
+    const records = this.records;
+    if (slot < 0 || now > records[at]!) {
       this.misses++;
       return false;
     }
     this.hits++;
-    const w = this.width;
-    const from = this.values;
-    const at = slot * w;
-    for (let k = 0; k < w; k++) to[base + k] = from[at + k]!;
+    for (let k = 0; k < w; k++) to[base + k] = records[at + 1 + k]!;
     return true;
   }
 
   /**
-   * Keeps `entity`'s row, read at `now` (the values `from[at[k]]`, or `from[start + k]` without `at`), in
-   * place of the oldest row, until `maxAgeMs` from now or `expiresAt`, whichever comes first.
+   * Keeps `entity`'s row, read at `now` (the values `from[start + at[k]]`, or `from[start + k]` without
+   * `at`), until `maxAgeMs` from now or `expiresAt`, whichever comes first; in a full ring, in place of
+   * the row stored longest ago.
    */
   put(
     entity: number,
@@ -112,20 +123,23 @@ export class EntityRowCache {
     expiresAt = Number.POSITIVE_INFINITY,
   ): void {
     const w = this.width;
-    let slot = this.slotOf[entity]! - 1;
-    if (slot < 0) {
-      slot = this.next;
-      this.next = (slot + 1) % this.entityOf.length;
-      const evicted = this.entityOf[slot]!;
-      if (evicted >= 0) this.slotOf[evicted] = 0;
-      this.entityOf[slot] = entity;
-      this.slotOf[entity] = slot + 1;
+    let slot = entity;
+    if (!this.direct) {
+      slot = this.slotOf[entity]! - 1;
+      if (slot < 0) {
+        slot = this.next;
+        this.next = (slot + 1) % this.slots;
+        const evicted = this.entityOf[slot]!;
+        if (evicted >= 0) this.slotOf[evicted] = 0;
+        this.entityOf[slot] = entity;
+        this.slotOf[entity] = slot + 1;
+      }
     }
-    this.validUntil[slot] = Math.min(now + this.maxAgeMs, expiresAt);
-    const to = this.values;
-    const base = slot * w;
-    if (at === null) for (let k = 0; k < w; k++) to[base + k] = from[start + k]!;
-    else for (let k = 0; k < w; k++) to[base + k] = from[start + at[k]!]!;
+    const records = this.records;
+    const base = slot * (w + 1);
+    records[base] = Math.min(now + this.maxAgeMs, expiresAt);
+    if (at === null) for (let k = 0; k < w; k++) records[base + 1 + k] = from[start + k]!;
+    else for (let k = 0; k < w; k++) records[base + 1 + k] = from[start + at[k]!]!;
   }
 
   /** Stops serving the rows of the entities with these ids (ids the cache's bundle lacks are ignored). */
@@ -134,16 +148,14 @@ export class EntityRowCache {
     for (const id of ids) {
       const entity: number = this.ids.indexOf(id);
       if (entity < 0) continue;
-      const slot = this.slotOf[entity]! - 1;
-      if (slot < 0) continue;
-      this.slotOf[entity] = 0;
-      this.entityOf[slot] = -1;
+      const slot = this.direct ? entity : this.slotOf[entity]! - 1;
+      if (slot >= 0) this.records[slot * (this.width + 1)] = Number.NEGATIVE_INFINITY;
     }
   }
 
   /** Stops serving every row. */
   invalidateAll(): void {
-    this.slotOf.fill(0);
-    this.entityOf.fill(-1);
+    const stride = this.width + 1;
+    for (let slot = 0; slot < this.slots; slot++) this.records[slot * stride] = Number.NEGATIVE_INFINITY;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SeenFilter } from './filters.js';
+import { DuplicateFilter, SeenFilter } from './filters.js';
 import { candidateOf, tinyBundle, tinyQuery } from './testing.js';
 
 describe('SeenFilter', () => {
@@ -18,5 +18,23 @@ describe('SeenFilter', () => {
         ['v9', 'already served'],
       ]);
     }
+  });
+});
+
+describe('DuplicateFilter', () => {
+  const bundle = tinyBundle(40, 10, 8);
+
+  it('drops the items the user engaged with recently or gave as context, and nothing else', () => {
+    const candidates = [3, 5, 7, 9, 11].map((i) => candidateOf(bundle, i));
+    const query = tinyQuery(bundle, 5, { recent: [9, 30], contextItems: [5] });
+    const result = new DuplicateFilter().apply(query, candidates);
+    expect(result.kept.map((c) => c.item)).toEqual([3, 7, 11]);
+    expect(result.removed.map((r) => [r.candidate.item, r.reason])).toEqual([
+      [5, 'already engaged'],
+      [9, 'already engaged'],
+    ]);
+    // Nothing engaged: the input as it is.
+    const none = new DuplicateFilter().apply(tinyQuery(bundle, 5, { recent: [] }), candidates);
+    expect(none.kept).toBe(candidates);
   });
 });

@@ -1,5 +1,4 @@
 import type { Filter, FilterResult } from '../pipeline/components.js';
-import { KeyMarks } from '../pipeline/pipeline.js';
 import { NO_LANGUAGE } from './bundle.js';
 import type { FeedCandidate, FeedQuery } from './feed-query.js';
 
@@ -25,20 +24,19 @@ function split(
   return { kept: kept ?? candidates, removed };
 }
 
-/** Drops repeated ids and the items the user engaged with or gave as context. */
+/**
+ * Drops the items the user engaged with or gave as context. Repeats of one item never reach it: the engine
+ * merges the sources' candidates on their key, which for a feed candidate is its item index.
+ */
 export class DuplicateFilter implements FeedFilter {
   readonly kind = 'filter' as const;
   readonly id = 'duplicates';
-  /** Items met so far in one `apply` (synchronous, so one set of marks serves every request). */
-  private readonly met = new KeyMarks();
 
   apply(query: FeedQuery, candidates: FeedCandidate[]): FilterResult<FeedCandidate> {
-    const engaged = new Set([...query.contextItems, ...(query.recent ?? [])]);
-    this.met.begin();
-    return split(candidates, (c) => {
-      if (this.met.mark(c.item)) return 'duplicate';
-      return engaged.has(c.item) ? 'already engaged' : null;
-    });
+    const recent = query.recent ?? [];
+    if (query.contextItems.length === 0 && recent.length === 0) return { kept: candidates, removed: [] };
+    const engaged = new Set([...query.contextItems, ...recent]);
+    return split(candidates, (c) => (engaged.has(c.item) ? 'already engaged' : null));
   }
 }
 

@@ -178,6 +178,8 @@ export async function feedRoutes(app: FastifyInstance, options: FeedRoutesOption
     }
     return {
       traces: traces.recent(limit),
+      // Each worker of a cluster keeps its own traces, metrics and caches: this says whose they are.
+      process_id: process.pid,
       metrics: feed.pipeline.metrics(),
       quality_factor: feed.pipeline.qualityFactor,
       feature_cache: {
