@@ -41,6 +41,8 @@ export interface FeedSurface {
   impressions: ImpressionLogger;
   traces: TraceBuffer;
   registry: ArtifactRegistry;
+  /** Item and creator feature rows loaded into the hydration's caches at open (`FeedService.warmUp`). */
+  preloaded: number;
   /** Registers the feed routes on an app from `createHttpApp`. */
   register(app: FastifyInstance): Promise<void>;
   close(): Promise<void>;
@@ -99,7 +101,7 @@ export async function openFeedSurface(
     impressions,
     traces,
   });
-  await service.warmUp();
+  const preloaded = await service.warmUp();
   const watchMs = options.watchMs ?? 2000;
   if (watchMs > 0) {
     holder.watch(registry, watchMs);
@@ -114,6 +116,7 @@ export async function openFeedSurface(
     impressions,
     traces,
     registry,
+    preloaded,
     register: async (app) => {
       await app.register(feedRoutes, { feed: service, seen, online, traces });
     },
