@@ -25,8 +25,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/core/config.js';
 import { Rng } from '../src/core/rng.js';
-import { foryouRegistry } from '../src/features/foryou-views.js';
-import { OnlineFeatureStore } from '../src/features/online.js';
 import { openEventLog } from '../src/log/open.js';
 import type { RequestTrace } from '../src/pipeline/trace.js';
 import { bundleSpace } from '../src/serving/embeddings.js';
@@ -36,7 +34,6 @@ import { FeatureHydrator } from '../src/serving/hydrators.js';
 import { FusedRanker } from '../src/serving/ranker.js';
 import { ANN_OVER_FETCH } from '../src/serving/sources.js';
 import { candidateOf, tinyQuery } from '../src/serving/testing.js';
-import { openKeyValueStore } from '../src/store/open.js';
 import { feedWorldConfig, feedWorldFlags, prepareFeedWorld, stageTable } from './harness/feed-world.js';
 import { benchArgs, percentile, report } from './harness/index.js';
 
@@ -71,12 +68,10 @@ async function main(): Promise<void> {
       },
     });
     const log = await openEventLog(config.log);
-    const store = await openKeyValueStore(config.store.url);
-    const online = new OnlineFeatureStore(foryouRegistry(), store);
     const surface = await openFeedSurface(config, log, { watchMs: 0 });
     if (!surface) throw new Error(`${dir} holds no promoted serving bundle`);
     try {
-      const { service, traces, preloaded } = surface;
+      const { service, traces, preloaded, online } = surface;
       const bundle = service.holder.current;
       const space = bundleSpace(bundle);
       const k = Math.round(SOURCE_WIDTHS.ann * ANN_OVER_FETCH);
@@ -168,7 +163,6 @@ async function main(): Promise<void> {
       });
     } finally {
       await surface.close();
-      await store.close();
       await log.close();
     }
   } finally {

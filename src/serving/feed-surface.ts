@@ -41,6 +41,8 @@ export interface FeedSurface {
   impressions: ImpressionLogger;
   traces: TraceBuffer;
   registry: ArtifactRegistry;
+  /** The online feature store the feed reads (one per process: LMDB must not be opened twice in one). */
+  online: OnlineFeatureStore;
   /** Item and creator feature rows loaded into the hydration's caches at open (`FeedService.warmUp`). */
   preloaded: number;
   /** Registers the feed routes on an app from `createHttpApp`. */
@@ -116,6 +118,7 @@ export async function openFeedSurface(
     impressions,
     traces,
     registry,
+    online,
     preloaded,
     register: async (app) => {
       await app.register(feedRoutes, { feed: service, seen, online, traces });

@@ -172,9 +172,12 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
     return this.follower !== null;
   }
 
-  /** Reads the change feed when `pollMs` has passed since the last read, and drops the rows it names. */
-  private async applyChanges(now: number, force = false): Promise<void> {
-    if (!this.follower || (!force && now - this.lastPoll < this.pollMs)) return;
+  /**
+   * Reads the change feed when `pollMs` has passed since the last read and drops the rows it names;
+   * null when no read is due (no promise to await, so a request goes on in the same turn).
+   */
+  private applyChanges(now: number, force = false): Promise<void> | null {
+    if (!this.follower || (!force && now - this.lastPoll < this.pollMs)) return null;
     if (!this.polling) {
       this.lastPoll = now;
       this.polling = this.follower
@@ -191,7 +194,7 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
           this.polling = null;
         });
     }
-    await this.polling;
+    return this.polling;
   }
 
   /**
@@ -289,7 +292,8 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
   ): Promise<FeedCandidate[]> {
     const { itemCreator, itemIds, creatorIds } = query.bundle.data;
     const now = this.clock();
-    await this.applyChanges(now);
+    const polling = this.applyChanges(now);
+    if (polling) await polling;
     const creatorRow = new Map<number, number>();
     const creators: number[] = [];
     for (const c of candidates) {
