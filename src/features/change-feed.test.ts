@@ -4,6 +4,7 @@ import { tempDir } from '../../test/helpers/index.js';
 import { FakeClock } from '../core/clock.js';
 import { LmdbKeyValueStore } from '../store/lmdb-store.js';
 import type { KeyValueStore } from '../store/port.js';
+import { withoutRangeReads } from '../store/testing.js';
 import { CHANGE_LAG_MS, CHANGE_RETENTION_MS, changePrefix } from './change-feed.js';
 import { defineView } from './definition.js';
 import { eventType } from './expr.js';
@@ -107,17 +108,7 @@ describe('online store change feed', () => {
   it('writes no records and follows nothing on a store without ordered range reads', async () => {
     store = await LmdbKeyValueStore.open(join(tempDir(), 'store'));
     const inner = store;
-    const unordered: KeyValueStore = {
-      kind: 'unordered',
-      getMany: (keys) => inner.getMany(keys),
-      visitMany: (keys, visit, prefix) => inner.visitMany(keys, visit, prefix),
-      get: (key) => inner.get(key),
-      putMany: (entries) => inner.putMany(entries),
-      deleteMany: (keys) => inner.deleteMany(keys),
-      scanPrefix: (prefix, options) => inner.scanPrefix(prefix, options),
-      sweepExpired: () => inner.sweepExpired(),
-      close: () => inner.close(),
-    };
+    const unordered = withoutRangeReads(inner);
     const online = new OnlineFeatureStore(registry, unordered);
     expect(online.followChanges([items])).toBeNull();
     await online.writeRows([{ view: items, key: 'v1', row: rowAt(Date.now(), 1) }]);

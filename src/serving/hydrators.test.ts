@@ -6,6 +6,7 @@ import { OnlineFeatureStore } from '../features/online.js';
 import { rowLayout } from '../features/row.js';
 import { LmdbKeyValueStore } from '../store/lmdb-store.js';
 import type { KeyValueStore } from '../store/port.js';
+import { withoutRangeReads } from '../store/testing.js';
 import { FeatureHydrator } from './hydrators.js';
 import { FusedRanker } from './ranker.js';
 import { candidateOf, tinyBundle, tinyQuery } from './testing.js';
@@ -15,21 +16,6 @@ afterEach(async () => {
   await store?.close();
   store = null;
 });
-
-/** The same store without its range read, as on Redis. */
-function pointReadsOnly(inner: KeyValueStore): KeyValueStore {
-  return {
-    kind: inner.kind,
-    getMany: (keys) => inner.getMany(keys),
-    visitMany: (keys, visit, prefix) => inner.visitMany(keys, visit, prefix),
-    get: (key) => inner.get(key),
-    putMany: (entries) => inner.putMany(entries),
-    deleteMany: (keys) => inner.deleteMany(keys),
-    scanPrefix: (prefix, options) => inner.scanPrefix(prefix, options),
-    sweepExpired: () => inner.sweepExpired(),
-    close: () => inner.close(),
-  };
-}
 
 describe('FeatureHydrator', () => {
   it('reads the user x creator rows in one range read with the same block as point reads, else point by point', async () => {
@@ -65,7 +51,7 @@ describe('FeatureHydrator', () => {
       return query.scratch.features!;
     };
     const ranged = await hydrate(store);
-    const pointwise = await hydrate(pointReadsOnly(store));
+    const pointwise = await hydrate(withoutRangeReads(store));
     expect(ranged.names).toEqual(pointwise.names);
     expect(Array.from(ranged.values)).toEqual(Array.from(pointwise.values));
     // Pair columns: c1 (items 1, 11, 21) and c3 (items 3, 13) are known; c0 and c2 are not.
@@ -138,6 +124,15 @@ describe('FeatureHydrator', () => {
           { view: USER_CREATOR, key: `u0|${id}`, row: rowOf(USER_CREATOR, value) },
         ]),
       ]);
+    /** `firstValues` of a hydration of items 0, 1 and 2 for u0. */
+    const firstValuesOf = async (hydrator: FeatureHydrator, bundle: ReturnType<typeof tinyBundle>) => {
+      const query = tinyQuery(bundle, 5);
+      await hydrator.hydrate(
+        query,
+        [0, 1, 2].map((i) => candidateOf(bundle, i)),
+      );
+      return firstValues(query.scratch.features!);
+    };
     /** The first value of each service's columns in candidate 0's row. */
     const firstValues = (block: { names: string[]; values: Float64Array }) =>
       ['item_stats__', 'creator_stats__', 'user_creator__'].map(
@@ -155,14 +150,7 @@ describe('FeatureHydrator', () => {
         clock: () => now,
       });
       expect(hydrator.followsChanges).toBe(false);
-      const hydrate = async () => {
-        const query = tinyQuery(bundle, 5);
-        await hydrator.hydrate(
-          query,
-          [0, 1, 2].map((i) => candidateOf(bundle, i)),
-        );
-        return firstValues(query.scratch.features!);
-      };
+      const hydrate = () => firstValuesOf(hydrator, bundle);
       await writeAll(online, bundle, 1);
       expect(await hydrate()).toEqual([1, 1, 1]);
       await writeAll(online, bundle, 2);
@@ -188,16 +176,10 @@ describe('FeatureHydrator', () => {
       const hydrator = new FeatureHydrator(online, { clock: () => now });
       expect(hydrator.followsChanges).toBe(true);
       expect(
-        new FeatureHydrator(new OnlineFeatureStore(foryouRegistry(), pointReadsOnly(store))).followsChanges,
+        new FeatureHydrator(new OnlineFeatureStore(foryouRegistry(), withoutRangeReads(store)))
+          .followsChanges,
       ).toBe(false);
-      const hydrate = async () => {
-        const query = tinyQuery(bundle, 5);
-        await hydrator.hydrate(
-          query,
-          [0, 1, 2].map((i) => candidateOf(bundle, i)),
-        );
-        return firstValues(query.scratch.features!);
-      };
+      const hydrate = () => firstValuesOf(hydrator, bundle);
       await writeAll(online, bundle, 1);
       expect(await hydrate()).toEqual([1, 1, 1]);
       // Nobody writes: rows are served for up to the default minute, the pairs read every time.
@@ -356,7 +338,7 @@ describe('FeatureHydrator', () => {
       expect(await new FeatureHydrator(online, { items: 5 }).preload(bundle)).toBe(15);
       // Another bundle in service, or a store that cannot range-read: nothing.
       expect(await new FeatureHydrator(online).preload(bundle, () => tinyBundle(40, 10, 8))).toBe(0);
-      const pointwise = new OnlineFeatureStore(foryouRegistry(), pointReadsOnly(store));
+      const pointwise = new OnlineFeatureStore(foryouRegistry(), withoutRangeReads(store));
       expect(await new FeatureHydrator(pointwise).preload(bundle)).toBe(0);
     });
 
@@ -387,7 +369,7 @@ describe('FeatureHydrator', () => {
         await inner.writeRows([{ view: ITEM_STATS, key: id, row: rowOf(ITEM_STATS, i) }]);
       // Reads answer only when released, as a remote store's would after a round trip.
       const held: (() => void)[] = [];
-      const slow = pointReadsOnly(store);
+      const slow = withoutRangeReads(store);
       const visitMany = slow.visitMany.bind(slow);
       slow.visitMany = async (keys, visit, prefix) => {
         await new Promise<void>((resolve) => held.push(resolve));
