@@ -8,7 +8,9 @@
  * A record's key is `fc:<view>@v<version>:<stamp>:<writer>:<n>`: `stamp` is the writer's clock when the
  * write began (16 digits of epoch ms, so byte order is time order), `writer` a random id of the writing
  * store object and `n` its count of writes. Its value is the entity keys joined by a line feed (which
- * keys cannot hold). Records expire after `CHANGE_RETENTION_MS`.
+ * keys cannot hold). The writers delete records older than `CHANGE_RETENTION_MS` as they go
+ * (`ChangeRecorder.trim`): records carry no store TTL, since a store may keep expired values it no longer
+ * shows (LMDB, until a sweep), and a writer can only find what it can read.
  *
  * Records need a store that range-reads keys in order (`KeyValueStore.visitPrefix`, LMDB); on one that
  * cannot (Redis), no record is written and `FeatureChangeFollower.poll` resolves to null.
@@ -28,6 +30,9 @@ export const CHANGE_RETENTION_MS = 10 * 60_000;
 export const CHANGE_LAG_MS = 5_000;
 /** Most records read in one poll; more means the follower drops everything instead. */
 const POLL_LIMIT = 20_000;
+/** How often a writer looks for its views' records past the retention, and how many it reads at a time. */
+const TRIM_EVERY_MS = 1_000;
+const TRIM_BATCH = 200;
 const STAMP_DIGITS = 16;
 const SEPARATOR = '\n';
 
@@ -44,6 +49,7 @@ function stampOf(ms: number): string {
 export class ChangeRecorder {
   private readonly writer = randomBytes(6).toString('hex');
   private writes = 0;
+  private lastTrim = Number.NEGATIVE_INFINITY;
 
   /** One record per view of `written` (entity keys per view), stamped `now`. */
   entries(written: ReadonlyMap<FeatureViewDef, string[]>, now: number): PutEntry[] {
@@ -53,9 +59,32 @@ export class ChangeRecorder {
       out.push({
         key: `${changePrefix(view)}${stampOf(now)}:${this.writer}:${n}`,
         value: Buffer.from(keys.join(SEPARATOR), 'utf8'),
-        ttlMs: CHANGE_RETENTION_MS,
       });
     return out;
+  }
+
+  /**
+   * Deletes the records of `views` stamped more than `CHANGE_RETENTION_MS` before `now`, any writer's, at
+   * most once a second and up to `TRIM_BATCH` per view per call (records are in time order, so the old
+   * ones are the first read). Resolves to how many it deleted.
+   */
+  async trim(store: KeyValueStore, views: Iterable<FeatureViewDef>, now: number): Promise<number> {
+    if (!store.visitPrefix || now - this.lastTrim < TRIM_EVERY_MS) return 0;
+    this.lastTrim = now;
+    const cutoff = stampOf(now - CHANGE_RETENTION_MS);
+    const old: string[] = [];
+    for (const view of views) {
+      const prefix = changePrefix(view);
+      await store.visitPrefix(
+        prefix,
+        (rest) => {
+          if (rest.slice(0, STAMP_DIGITS) < cutoff) old.push(prefix + rest);
+        },
+        TRIM_BATCH,
+      );
+    }
+    if (old.length > 0) await store.deleteMany(old);
+    return old.length;
   }
 }
 

@@ -288,6 +288,7 @@ export class OnlineFeatureStore {
     const rowCount = entries.length;
     if (written) entries.push(...this.changes!.entries(written, now));
     await this.store.putMany(entries);
+    if (written) await this.changes!.trim(this.store, written.keys(), now);
     return rowCount;
   }
 
