@@ -34,48 +34,22 @@ export interface RequestTrace {
   components: ComponentTrace[];
 }
 
-/**
- * The last `capacity` request traces. Each is kept as its JSON text, one string instead of the hundred-odd
- * objects a trace is made of (components, removals, scores), and parsed again when read. Kept as objects,
- * 200 traces of a serving process lived long enough to be promoted and fed its old generation: a full
- * collection every 1.5-2 s at 100 requests/s, with pauses of up to 16 ms (docs/serving.md). A number a
- * trace holds that JSON cannot (NaN, an infinity) reads back as null, as it does over HTTP.
- */
+/** The last `capacity` request traces, newest last. */
 export class TraceBuffer {
-  private readonly texts: string[];
-  private readonly ids: string[];
-  /** Slot of the next trace (the oldest once full) and how many are kept. */
-  private next = 0;
-  private size = 0;
+  private readonly traces: RequestTrace[] = [];
 
-  constructor(readonly capacity = 200) {
-    if (!Number.isInteger(capacity) || capacity < 1)
-      throw new RangeError(`capacity must be a whole number >= 1, not ${capacity}`);
-    this.texts = new Array<string>(capacity);
-    this.ids = new Array<string>(capacity);
-  }
+  constructor(readonly capacity = 200) {}
 
   add(trace: RequestTrace): void {
-    this.texts[this.next] = JSON.stringify(trace);
-    this.ids[this.next] = trace.requestId;
-    this.next = (this.next + 1) % this.capacity;
-    this.size = Math.min(this.size + 1, this.capacity);
+    this.traces.push(trace);
+    if (this.traces.length > this.capacity) this.traces.shift();
   }
 
-  /** Up to `limit` traces, newest first. */
   recent(limit = 50): RequestTrace[] {
-    const out: RequestTrace[] = [];
-    for (let k = 1; k <= Math.min(limit, this.size); k++)
-      out.push(JSON.parse(this.texts[(this.next - k + this.capacity) % this.capacity]!) as RequestTrace);
-    return out;
+    return this.traces.slice(-limit).reverse();
   }
 
-  /** The kept trace of a request, newest first if an id repeats. */
   find(requestId: string): RequestTrace | undefined {
-    for (let k = 1; k <= this.size; k++) {
-      const slot = (this.next - k + this.capacity) % this.capacity;
-      if (this.ids[slot] === requestId) return JSON.parse(this.texts[slot]!) as RequestTrace;
-    }
-    return undefined;
+    return this.traces.find((t) => t.requestId === requestId);
   }
 }
