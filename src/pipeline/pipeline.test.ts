@@ -210,6 +210,12 @@ describe('Pipeline', () => {
       'take-all',
     ]);
     expect(traces.find('r-1')?.components).toHaveLength(6);
+    // A buffer that samples one request in 100 still keeps one asked for.
+    const sampled = new TraceBuffer(10, 100);
+    const sampling = new Pipeline(pipeline.definition, { traces: sampled });
+    for (const [k, keepTrace] of [false, false, true].entries())
+      await sampling.run({ user: 'u1' }, { requestId: `s-${k}`, keepTrace });
+    expect(sampled.recent().map((t) => t.requestId)).toEqual(['s-2', 's-0']);
     const blocked = await pipeline.run({ user: 'banned' });
     expect(blocked.blockedBy).toBe('known-user');
     expect(blocked.items).toEqual([]);

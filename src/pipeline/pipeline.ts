@@ -155,7 +155,11 @@ export class Pipeline<Q extends object, C extends Candidate> {
     return this.quality?.value ?? 1;
   }
 
-  async run(query: Q, options: { requestId?: string; deadlineMs?: number } = {}): Promise<PipelineResult<C>> {
+  /** `keepTrace`: keep this request's trace in the trace buffer even when it samples (a debug request). */
+  async run(
+    query: Q,
+    options: { requestId?: string; deadlineMs?: number; keepTrace?: boolean } = {},
+  ): Promise<PipelineResult<C>> {
     const clock = this.options.clock ?? systemClock;
     const def = this.definition;
     const requestId = options.requestId ?? randomUUID();
@@ -291,7 +295,7 @@ export class Pipeline<Q extends object, C extends Candidate> {
         reasons,
         components,
       };
-      this.options.traces?.add(trace);
+      this.options.traces?.add(trace, options.keepTrace ?? false);
       return {
         requestId,
         items,

@@ -34,13 +34,31 @@ export interface RequestTrace {
   components: ComponentTrace[];
 }
 
-/** The last `capacity` request traces, newest last. */
+/**
+ * The last `capacity` kept request traces, newest last: the trace of every `every`-th request, of every
+ * degraded one and of every one that asked for it (`?debug=1`). Sampling
+ * makes the window longer and the memory churn smaller: a serving process at 100 requests/s keeping
+ * every trace holds 2 s of them, long enough to be promoted to V8's old generation and short enough to die
+ * there, which fed its full collections (docs/serving.md).
+ */
 export class TraceBuffer {
   private readonly traces: RequestTrace[] = [];
+  private seen = 0;
 
-  constructor(readonly capacity = 200) {}
+  constructor(
+    readonly capacity = 200,
+    readonly every = 1,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a whole number >= 1, not ${capacity}`);
+    if (!Number.isInteger(every) || every < 1)
+      throw new RangeError(`every must be a whole number >= 1, not ${every}`);
+  }
 
-  add(trace: RequestTrace): void {
+  /** Keeps `trace` when it is sampled, degraded, or `always` (a request that asked for its trace). */
+  add(trace: RequestTrace, always = false): void {
+    const sampled = this.seen++ % this.every === 0;
+    if (!sampled && !trace.degraded && !always) return;
     this.traces.push(trace);
     if (this.traces.length > this.capacity) this.traces.shift();
   }

@@ -229,6 +229,7 @@ export class FeedService {
     const { bundle, offset, userId } = query;
     const result = await this.pipeline.run(query, {
       requestId: request.requestId,
+      ...(request.debug ? { keepTrace: true } : {}),
       ...(request.deadlineMs ? { deadlineMs: request.deadlineMs } : {}),
     });
     const reasons = [...result.reasons];
