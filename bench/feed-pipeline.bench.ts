@@ -26,7 +26,6 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/core/config.js';
 import { Rng } from '../src/core/rng.js';
 import { openEventLog } from '../src/log/open.js';
-import type { RequestTrace } from '../src/pipeline/trace.js';
 import { bundleSpace } from '../src/serving/embeddings.js';
 import { SOURCE_WIDTHS } from '../src/serving/feed-pipeline.js';
 import { openFeedSurface } from '../src/serving/feed-surface.js';
@@ -83,7 +82,6 @@ async function main(): Promise<void> {
       let pipelineCpu = 0;
       let annCpu = 0;
       const walls: number[] = [];
-      const recent: RequestTrace[] = [];
       for (let at = 0; at < REQUESTS; at += BLOCK) {
         const block = users.slice(at, at + BLOCK);
         let started = cpuMs();
@@ -93,7 +91,6 @@ async function main(): Promise<void> {
           walls.push(performance.now() - t);
         }
         pipelineCpu += cpuMs() - started;
-        recent.push(...traces.recent(block.length));
         started = cpuMs();
         for (const u of block) {
           const vector = space.userVector(u, []);
@@ -131,7 +128,8 @@ async function main(): Promise<void> {
       }
       const perRequest = pipelineCpu / REQUESTS;
       const perSearch = annCpu / REQUESTS;
-      const stages = stageTable(recent);
+      // The traces the service kept (one request in ten, as `foryou serve` keeps them): the last 200.
+      const stages = stageTable(traces.recent(traces.capacity));
       const cache = (c: { hits: number; misses: number } | null) =>
         c ? `${((100 * c.hits) / Math.max(1, c.hits + c.misses)).toFixed(0)}%` : 'off';
       report({

@@ -267,7 +267,7 @@ async function main(): Promise<void> {
       `${loaded.ok} ok, ${loaded.errors} errors, ${loaded.dropped} dropped of ${loaded.scheduled}; ` +
       `candidates scored per request (pre-ranker) p50 ${percentile(stages.scored, 50)} min ${Math.min(...stages.scored)}, ` +
       `ranker over ${percentile(stages.ranked, 50)}; ${degraded}/50 sampled pages degraded; ` +
-      `quality factor ${tracesBody.quality_factor.toFixed(2)}; feature cache hits (one worker, since it started) items ${cacheRate(tracesBody.feature_cache.items)}, creators ${cacheRate(tracesBody.feature_cache.creators)}; feed requests per worker since it started ${workers}; ${cpu}; backlog drained ${(drainedAfterMs / 1000).toFixed(1)} s after the run; server-side p50/p99 ms of the whole pipeline and of each component's own call (last 200 traces of one worker): ${stages.text}` +
+      `quality factor ${tracesBody.quality_factor.toFixed(2)}; feature cache hits (one worker, since it started) items ${cacheRate(tracesBody.feature_cache.items)}, creators ${cacheRate(tracesBody.feature_cache.creators)}; feed requests per worker since it started ${workers}; ${cpu}; backlog drained ${(drainedAfterMs / 1000).toFixed(1)} s after the run; server-side p50/p99 ms of the whole pipeline and of each component's own call (the last 200 traces one worker kept, one request in ten): ${stages.text}` +
       (loaded.firstError ? `; first error: ${loaded.firstError}` : '');
     report({
       name: 'feed.p99',
