@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { workerEnvironment } from './cluster.js';
+import { WORKER_OLD_SPACE_MB, workerEnvironment, workerExecArgv } from './cluster.js';
 
 describe('workerEnvironment', () => {
   it('asks glibc for huge pages in a forked worker, keeping the rest of the environment', () => {
@@ -26,5 +26,16 @@ describe('workerEnvironment', () => {
     const given = { PATH: '/usr/bin' };
     workerEnvironment(given);
     expect(given).toEqual({ PATH: '/usr/bin' });
+  });
+});
+
+describe('workerExecArgv', () => {
+  it('starts a worker with room in its old generation, unless the operator sized it', () => {
+    expect(workerExecArgv(['--enable-source-maps'])).toEqual([
+      '--enable-source-maps',
+      `--initial-old-space-size=${WORKER_OLD_SPACE_MB}`,
+    ]);
+    expect(workerExecArgv(['--initial-old-space-size=64'])).toEqual(['--initial-old-space-size=64']);
+    expect(workerExecArgv(['--initial-old-space-size', '64'])).toEqual(['--initial-old-space-size', '64']);
   });
 });

@@ -8,7 +8,12 @@ import { CATALOG_TOPIC, EVENTS_TOPIC } from '../../ingest/record-kinds.js';
 import { ingestRoutes } from '../../ingest/routes.js';
 import { openEventLog } from '../../log/open.js';
 import type { EventLog } from '../../log/port.js';
-import { ForwardingEventLog, relayAppends, workerEnvironment } from '../../serving/cluster.js';
+import {
+  ForwardingEventLog,
+  relayAppends,
+  workerEnvironment,
+  workerExecArgv,
+} from '../../serving/cluster.js';
 import { type FeedSurface, openFeedSurface } from '../../serving/feed-surface.js';
 import { configOf, intOption } from '../program.js';
 
@@ -176,6 +181,7 @@ async function runWorker(config: Config): Promise<void> {
 async function runPrimary(config: Config, workers: number): Promise<void> {
   const log = await openServingLog(config);
   const stop = awaitSignal(['SIGINT', 'SIGTERM']);
+  cluster.setupPrimary({ execArgv: workerExecArgv() });
   const forked = Array.from({ length: workers }, () => cluster.fork(workerEnvironment()));
   let url = '';
   let bundle: string | null = null;
