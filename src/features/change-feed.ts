@@ -112,11 +112,6 @@ export class FeatureChangeFollower {
     this.since = new Map(views.map((v) => [v, now]));
   }
 
-  /** Whether the store keeps change records (it range-reads keys in order). */
-  get available(): boolean {
-    return this.store.visitPrefix !== undefined;
-  }
-
   /** The changes since the last poll, per view; null when the store keeps no change records. */
   async poll(): Promise<Map<FeatureViewDef, ViewChanges> | null> {
     const visitPrefix = this.store.visitPrefix?.bind(this.store);

@@ -204,7 +204,8 @@ export class OnlineFeatureStore {
     entityPrefix: string,
     limit: number,
   ): Promise<{ entities: string[]; values: Float64Array; names: string[] } | null> {
-    const width = this.registry.resolve(serviceName).numericNames.length;
+    const names = this.registry.resolve(serviceName).numericNames;
+    const width = names.length;
     const entities: string[] = [];
     let values = new Float64Array(width * 8);
     const found = await this.visitRows(
@@ -223,7 +224,6 @@ export class OnlineFeatureStore {
       limit,
     );
     if (found === null || found < 0) return null;
-    const names = this.registry.resolve(serviceName).numericNames;
     return { entities, values: values.subarray(0, entities.length * width), names };
   }
 

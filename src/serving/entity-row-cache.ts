@@ -99,13 +99,12 @@ export class EntityRowCache {
     const slot = this.direct ? entity : this.slotOf[entity]! - 1;
     const w = this.width;
     const at = slot * (w + 1);
-    const records = this.records;
-    if (slot < 0 || now > records[at]!) {
+    if (slot < 0 || now > this.records[at]!) {
       this.misses++;
       return false;
     }
     this.hits++;
-    for (let k = 0; k < w; k++) to[base + k] = records[at + 1 + k]!;
+    copyColumns(this.records, at + 1, null, w, to, base);
     return true;
   }
 
@@ -135,11 +134,9 @@ export class EntityRowCache {
         this.slotOf[entity] = slot + 1;
       }
     }
-    const records = this.records;
     const base = slot * (w + 1);
-    records[base] = Math.min(now + this.maxAgeMs, expiresAt);
-    if (at === null) for (let k = 0; k < w; k++) records[base + 1 + k] = from[start + k]!;
-    else for (let k = 0; k < w; k++) records[base + 1 + k] = from[start + at[k]!]!;
+    this.records[base] = Math.min(now + this.maxAgeMs, expiresAt);
+    copyColumns(from, start, at, w, this.records, base + 1);
   }
 
   /** Stops serving the rows of the entities with these ids (ids the cache's bundle lacks are ignored). */
@@ -158,4 +155,20 @@ export class EntityRowCache {
     const stride = this.width + 1;
     for (let slot = 0; slot < this.slots; slot++) this.records[slot * stride] = Number.NEGATIVE_INFINITY;
   }
+}
+
+/**
+ * Copies a row of `width` values to `to[base..]`: `from[start + at[k]]` (the columns `at` picks), or
+ * `from[start..start + width]` without `at`. A loop: a subarray view per row is an allocation.
+ */
+export function copyColumns(
+  from: Float64Array,
+  start: number,
+  at: Int32Array | null,
+  width: number,
+  to: Float64Array,
+  base: number,
+): void {
+  if (at === null) for (let k = 0; k < width; k++) to[base + k] = from[start + k]!;
+  else for (let k = 0; k < width; k++) to[base + k] = from[start + at[k]!]!;
 }

@@ -4,7 +4,7 @@ import { type FeatureViewDef, KEY_SEPARATOR } from '../features/definition.js';
 import { OnlineFeatureBuffers, type OnlineFeatureStore } from '../features/online.js';
 import type { CandidateHydrator, QueryHydrator } from '../pipeline/components.js';
 import { rowOf, type ServingBundle } from './bundle.js';
-import { EntityRowCache } from './entity-row-cache.js';
+import { copyColumns, EntityRowCache } from './entity-row-cache.js';
 import type { FeedCandidate, FeedQuery } from './feed-query.js';
 import type { SeenStore } from './seen-store.js';
 
@@ -378,10 +378,17 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
         keys.push(ids.id(entities[k]!));
       }
     }
+    const width = projection.names.length;
+    // Every row was a hit (the usual case once the caches are preloaded): no read, not even an empty one,
+    // which would still renew the store's read snapshot.
+    if (keys.length === 0)
+      return {
+        names: projection.names,
+        copyRow: (k, to, base) => copyColumns(hits!, source[k]! * width, null, width, to, base),
+      };
     const polls = this.polls;
     const read = await this.online.getOnlineFeatures(service, keys, { into: readRoom! });
     const readWidth = read.names.length;
-    const width = projection.names.length;
     // A change-feed poll applied while this read was in flight may have dropped rows older than it: the
     // rows read are served to this request but not kept.
     if (cache && this.polls === polls) {
@@ -403,8 +410,8 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
       names: projection.names,
       copyRow: (k, to, base) => {
         const s = source[k]!;
-        if (s >= 0) copyRow(hits!, s * width, null, width, to, base);
-        else copyRow(read.values, (-1 - s) * readWidth, projection.at, width, to, base);
+        if (s >= 0) copyColumns(hits!, s * width, null, width, to, base);
+        else copyColumns(read.values, (-1 - s) * readWidth, projection.at, width, to, base);
       },
     };
   }
@@ -428,7 +435,7 @@ export class FeatureHydrator implements CandidateHydrator<FeedQuery, FeedCandida
       const width = projection.names.length;
       return {
         names: projection.names,
-        copyRow: (k, to, base) => copyRow(values, k * readWidth, projection.at, width, to, base),
+        copyRow: (k, to, base) => copyColumns(values, k * readWidth, projection.at, width, to, base),
       };
     };
     const scan = await this.online.scanOnlineFeatures(PAIR_SERVICE, userPrefix, creators.length);
@@ -474,20 +481,4 @@ function sameColumns(a: readonly string[] | undefined, b: readonly string[] | un
   if (a === undefined || b === undefined || a.length !== b.length) return false;
   for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
   return true;
-}
-
-/**
- * Copies a row of `width` values to `to[base..]`: `from[start + at[k]]` (the columns `at` picks), or
- * `from[start..start + width]` without `at`. A loop: a subarray view per row is an allocation.
- */
-function copyRow(
-  from: Float64Array,
-  start: number,
-  at: Int32Array | null,
-  width: number,
-  to: Float64Array,
-  base: number,
-): void {
-  if (at === null) for (let k = 0; k < width; k++) to[base + k] = from[start + k]!;
-  else for (let k = 0; k < width; k++) to[base + k] = from[start + at[k]!]!;
 }
